@@ -1,0 +1,10 @@
+"""Student-facing checks for nbgrader test cells in the PyTorch course.
+
+Every check raises AssertionError with a short message saying what was expected, what was
+got and, where possible, a hint. Depends only on torch and numpy so it runs in the student
+image as well as in the grader.
+"""
+
+from .tensors import check_close, check_tensor
+
+__all__ = ["check_close", "check_tensor"]
