@@ -5,6 +5,7 @@ got and, where possible, a hint. Depends only on torch and numpy so it runs in t
 image as well as in the grader.
 """
 
+from .gradients import check_grad, check_gradcheck, numerical_grad
 from .tensors import check_close, check_tensor
 
-__all__ = ["check_close", "check_tensor"]
+__all__ = ["check_close", "check_grad", "check_gradcheck", "check_tensor", "numerical_grad"]
