@@ -6,6 +6,24 @@ image as well as in the grader.
 """
 
 from .gradients import check_grad, check_gradcheck, numerical_grad
+from .modules import (
+    check_parameter_count,
+    check_registered,
+    check_state_dict_keys,
+    check_train_eval,
+    count_parameters,
+)
 from .tensors import check_close, check_tensor
 
-__all__ = ["check_close", "check_grad", "check_gradcheck", "check_tensor", "numerical_grad"]
+__all__ = [
+    "check_close",
+    "check_grad",
+    "check_gradcheck",
+    "check_parameter_count",
+    "check_registered",
+    "check_state_dict_keys",
+    "check_tensor",
+    "check_train_eval",
+    "count_parameters",
+    "numerical_grad",
+]
