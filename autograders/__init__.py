@@ -5,6 +5,7 @@ got and, where possible, a hint. Depends only on torch and numpy so it runs in t
 image as well as in the grader.
 """
 
+from .forbid import Forbid, check_source_forbids, forbid, run_forbidding
 from .gradients import check_grad, check_gradcheck, numerical_grad
 from .modules import (
     check_parameter_count,
@@ -16,14 +17,18 @@ from .modules import (
 from .tensors import check_close, check_tensor
 
 __all__ = [
+    "Forbid",
     "check_close",
     "check_grad",
     "check_gradcheck",
     "check_parameter_count",
     "check_registered",
+    "check_source_forbids",
     "check_state_dict_keys",
     "check_tensor",
     "check_train_eval",
     "count_parameters",
+    "forbid",
     "numerical_grad",
+    "run_forbidding",
 ]
