@@ -66,8 +66,11 @@ def type_name(obj) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def to_python(value):
-    """Turn a 0-d tensor element into a python number for formatting."""
-    if isinstance(value, torch.Tensor):
-        value = value.item()
-    return value
+def unravel(flat: int, shape) -> tuple[int, ...]:
+    """Multi-dimensional index of a flat (row-major) position."""
+    # Not torch.unravel_index: its first call imports sympy, seconds in a fresh kernel.
+    index = []
+    for size in reversed(tuple(shape)):
+        flat, i = divmod(flat, size)
+        index.append(i)
+    return tuple(reversed(index))

@@ -6,7 +6,7 @@ import re
 
 import torch
 
-from ._format import fmt_pair, fmt_shape, type_name
+from ._format import fmt_pair, fmt_shape, type_name, unravel
 from .tensors import _check_values
 
 __all__ = ["check_grad", "check_gradcheck", "numerical_grad"]
@@ -199,8 +199,7 @@ def _jacobian_report(fn, inputs, out_i, in_j, *, eps, rtol, atol) -> str | None:
 def _unravel(flat: int, shape) -> str:
     if len(shape) == 0:
         return ""
-    idx = [int(i) for i in torch.unravel_index(torch.tensor(flat), tuple(shape))]
-    return "[" + ", ".join(str(i) for i in idx) + "]"
+    return "[" + ", ".join(str(i) for i in unravel(flat, shape)) + "]"
 
 
 def _gradcheck_message(name: str, text: str) -> str:

@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 import torch
 
-from ._format import fmt_err, fmt_index, fmt_pair, fmt_shape, type_name
+from ._format import fmt_err, fmt_index, fmt_pair, fmt_shape, type_name, unravel
 
 __all__ = ["check_close", "check_tensor"]
 
@@ -297,7 +297,7 @@ def _check_values(
     err = torch.where(diff.isnan(), torch.full_like(diff, float("inf")), diff).to(torch.float64)
     err = torch.where(wrong, err, torch.full_like(err, -1.0))
     flat = int(err.reshape(-1).argmax())
-    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), close.shape))
+    index = unravel(flat, close.shape)
     exp_s, got_s = fmt_pair(_element(expected, index), _element(actual, index))
     err_v = float(diff.reshape(-1)[flat])
     tol_v = float(tolerance.reshape(-1)[flat])
