@@ -5,6 +5,7 @@ got and, where possible, a hint. Depends only on torch and numpy so it runs in t
 image as well as in the grader.
 """
 
+from .determinism import device, in_grader, make_generator, seed_everything, set_threads
 from .forbid import Forbid, check_source_forbids, forbid, run_forbidding
 from .gradients import check_grad, check_gradcheck, numerical_grad
 from .modules import (
@@ -15,20 +16,28 @@ from .modules import (
     count_parameters,
 )
 from .tensors import check_close, check_tensor
+from .training import check_overfits_batch, check_trains
 
 __all__ = [
     "Forbid",
     "check_close",
     "check_grad",
     "check_gradcheck",
+    "check_overfits_batch",
     "check_parameter_count",
     "check_registered",
     "check_source_forbids",
     "check_state_dict_keys",
     "check_tensor",
     "check_train_eval",
+    "check_trains",
     "count_parameters",
+    "device",
     "forbid",
+    "in_grader",
+    "make_generator",
     "numerical_grad",
     "run_forbidding",
+    "seed_everything",
+    "set_threads",
 ]
