@@ -1,0 +1,1 @@
+"""JupyterHub configuration, one module per concern; each only sets values on ``c``."""

@@ -1,0 +1,57 @@
+"""Courses: nbgrader groups, RBAC roles, and one formgrader service per course."""
+
+import sys
+from pathlib import Path
+
+from coursehub.paths import account_path
+from coursehub.settings import Settings
+
+
+def configure(c, s: Settings) -> None:
+    singleuser = str(Path(sys.executable).with_name("jupyterhub-singleuser"))
+    groups, roles, services = {}, [], []
+    for index, course_id in enumerate(s.courses):
+        graders, students = f"formgrade-{course_id}", f"nbgrader-{course_id}"
+        groups[graders] = {"users": sorted({s.admin_user, *s.instructors})}
+        groups[students] = {"users": []}
+        # Instructors and TAs reach the course's formgrader; students get a 403 there.
+        roles.append(
+            {
+                "name": graders,
+                "groups": [graders],
+                "scopes": [f"access:services!service={course_id}"],
+            }
+        )
+        # The formgrader adds students to its course group and reads rosters.
+        roles.append(
+            {
+                "name": f"service-{course_id}",
+                "services": [course_id],
+                "scopes": [
+                    "list:users",
+                    "read:users",
+                    "list:groups",
+                    "read:groups",
+                    f"groups!group={students}",
+                    f"admin:groups!group={students}",
+                ],
+            }
+        )
+        services.append(
+            {
+                "name": course_id,
+                "url": f"http://127.0.0.1:{s.port + 10 + index}",
+                "command": [singleuser, "--ServerApp.root_dir=" + str(s.course_dir(course_id))],
+                "user": s.grader_user(course_id),
+                "cwd": str(s.course_dir(course_id)),
+                "environment": {
+                    "HOME": str(s.course_dir(course_id)),
+                    "JUPYTERHUB_DEFAULT_URL": "/lab",
+                    "PATH": account_path(),
+                },
+                "oauth_no_confirm": True,
+            }
+        )
+    c.JupyterHub.load_groups = groups
+    c.JupyterHub.load_roles = [*c.JupyterHub.load_roles, *roles]
+    c.JupyterHub.services = [*c.JupyterHub.services, *services]

@@ -1,0 +1,21 @@
+"""Where the hub listens, keeps its state, and which proxy fronts it."""
+
+from coursehub.paths import proxy_command
+from coursehub.settings import Settings
+
+
+def configure(c, s: Settings) -> None:
+    c.JupyterHub.bind_url = f"http://{s.ip}:{s.port}"
+    c.JupyterHub.hub_bind_url = s.get("COURSEHUB_HUB_BIND_URL", f"http://127.0.0.1:{s.port + 1}")
+    if s.get("COURSEHUB_HUB_CONNECT_URL"):
+        c.JupyterHub.hub_connect_url = s.get("COURSEHUB_HUB_CONNECT_URL")
+    c.JupyterHub.db_url = f"sqlite:///{s.hub_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(s.hub_dir / "jupyterhub_cookie_secret")
+    c.ConfigurableHTTPProxy.command = proxy_command(s.proxy_cmd)
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.port + 2}"
+    c.ConfigurableHTTPProxy.pid_file = str(s.hub_dir / "proxy.pid")
+    # Stop the proxy with the hub: a stale proxy would keep serving dead routes.
+    c.JupyterHub.cleanup_proxy = True
+    c.JupyterHub.cleanup_servers = True
+    c.JupyterHub.default_url = "/hub/home"
+    c.JupyterHub.log_level = s.get("COURSEHUB_LOG_LEVEL", "INFO")

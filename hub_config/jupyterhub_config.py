@@ -1,0 +1,22 @@
+"""coursehub's JupyterHub configuration: read the settings, then let each concern set values."""
+
+import sys
+from pathlib import Path
+
+# The concern modules and the coursehub package are importable from the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from coursehub.settings import load_settings  # noqa: E402
+from coursehub.setup import prepare  # noqa: E402
+
+from hub_config import auth, courses, culling, hub, services, spawner  # noqa: E402
+
+settings = load_settings()
+prepare(settings)
+
+c = get_config()  # noqa: F821
+# Several concerns add services and roles; they extend these lists.
+c.JupyterHub.services = []
+c.JupyterHub.load_roles = []
+for concern in (hub, auth, spawner, courses, services, culling):
+    concern.configure(c, settings)

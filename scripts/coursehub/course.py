@@ -1,0 +1,122 @@
+"""An nbgrader course directory on disk: its config, nbgrader runs in it, and its gradebook."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CoursehubError
+from .paths import account_path
+
+# Training cells run far longer than nbgrader's 30 s default; the sandbox bounds the total.
+DEFAULT_CELL_TIMEOUT = 300
+
+COURSE_CONFIG = """\
+# Written by coursehub; edit the course settings in .env, not here.
+c = get_config()  # noqa: F821
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.course_id = {course_id!r}
+c.Exchange.root = {exchange!r}
+c.Exchange.path_includes_course = True
+c.ExecutePreprocessor.timeout = {timeout}
+# coursehub checks submission ownership by uid itself before collecting (see collect.py).
+c.ExchangeCollect.check_owner = False
+c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+"""
+
+
+@dataclass(frozen=True)
+class Course:
+    """One course: its id, its nbgrader directory, the exchange, and the account that owns it."""
+
+    course_id: str
+    root: Path
+    exchange_root: Path
+    grader_user: str | None = None
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT
+
+    @property
+    def gradebook(self) -> Path:
+        return self.root / "gradebook.db"
+
+    def config_text(self) -> str:
+        return COURSE_CONFIG.format(
+            root=str(self.root),
+            course_id=self.course_id,
+            exchange=str(self.exchange_root),
+            timeout=self.cell_timeout,
+        )
+
+    def write_config(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "nbgrader_config.py").write_text(self.config_text())
+
+    def nbgrader(
+        self, *args: str, check: bool = True, env: dict | None = None, offline: bool = False
+    ):
+        """Run an nbgrader subcommand in the course directory, as the grader account if set.
+
+        ``offline`` runs it in a new network namespace with only loopback (kernels talk to
+        nbgrader over 127.0.0.1), so notebook code cannot reach any network.
+        """
+        cmd = [sys.executable, "-m", "nbgrader", *args]
+        if self.grader_user and os.geteuid() == 0:
+            cmd = as_user(self.grader_user, cmd)
+        if offline:
+            cmd = without_network(cmd)
+        proc = subprocess.run(
+            cmd,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        if check and proc.returncode != 0:
+            raise CoursehubError(f"nbgrader {args[0]} failed: {last_error_line(proc.stderr)}")
+        return proc
+
+    def scores(self, assignment_id: str) -> dict[str, tuple[float, float]]:
+        """Student id -> (score, max score) for one assignment's submissions."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(f"sqlite:///{self.gradebook}") as gb:
+            try:
+                assignment = gb.find_assignment(assignment_id)
+            except MissingEntry:
+                return {}
+            return {s.student.id: (s.score, s.max_score) for s in assignment.submissions}
+
+
+def as_user(user: str, cmd: list[str]) -> list[str]:
+    """Prefix a command so it runs as ``user`` with that user's groups and home."""
+    home = pwd.getpwnam(user).pw_dir
+    return [
+        "setpriv",
+        f"--reuid={user}",
+        f"--regid={user}",
+        "--init-groups",
+        "--",
+        "env",
+        f"HOME={home}",
+        f"USER={user}",
+        f"PATH={account_path()}",
+        *cmd,
+    ]
+
+
+def without_network(cmd: list[str]) -> list[str]:
+    """Run ``cmd`` in a fresh network namespace that has loopback up and nothing else."""
+    inner = 'ip link set lo up && exec "$@"'
+    unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "-r", "--net"]
+    return [*unshare, "sh", "-c", inner, "sh", *cmd]
+
+
+def last_error_line(stderr: str) -> str:
+    """nbgrader logs a lot; the last [ERROR] line (or last line) is what the user needs."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "[ERROR]" in ln or "Error" in ln]
+    return (errors or lines or ["no output"])[-1]

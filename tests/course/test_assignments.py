@@ -1,0 +1,82 @@
+"""Every assignment: the reference scores full marks, the release scores 0, mutants lose points."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from coursehub import content
+from coursekit import with_cell_source
+
+MUTANTS_DIR = Path(__file__).parent / "mutants"
+ASSIGNMENTS = content.list_assignments()
+
+pytestmark = pytest.mark.slow
+
+
+def load_mutants(assignment_id: str) -> list[dict]:
+    path = MUTANTS_DIR / f"{assignment_id}.py"
+    spec = importlib.util.spec_from_file_location(f"mutants_{assignment_id}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MUTANTS
+
+
+@pytest.fixture(params=ASSIGNMENTS)
+def graded(request, make_course):
+    """Build one assignment and autograde its reference, its release and every mutant offline."""
+    assignment_id = request.param
+    kit = make_course()
+    solution = kit.build(assignment_id)
+    kit.submit("reference", assignment_id, solution)
+    kit.submit("untouched", assignment_id, kit.released(assignment_id))
+    mutants = load_mutants(assignment_id)
+    for mutant in mutants:
+        kit.submit(
+            f"mutant-{mutant['name']}",
+            assignment_id,
+            with_cell_source(solution, mutant["cell"], mutant["source"]),
+        )
+    kit.autograde(assignment_id, offline=True)
+    return assignment_id, kit.course.scores(assignment_id), mutants
+
+
+def test_reference_solution_scores_full_marks(graded):
+    assignment_id, scores, _ = graded
+    score, max_score = scores["reference"]
+    assert max_score > 0
+    assert score == max_score, f"{assignment_id}: reference scored {score}/{max_score}"
+
+
+def test_released_version_scores_zero_without_grader_crash(graded):
+    assignment_id, scores, _ = graded
+    assert scores["untouched"][0] == 0, (
+        f"{assignment_id}: untouched release scored {scores['untouched']}"
+    )
+
+
+def test_every_planted_wrong_solution_loses_points(graded):
+    assignment_id, scores, mutants = graded
+    tasks = {m["cell"] for m in mutants}
+    assert mutants and all(sum(m["cell"] == t for m in mutants) >= 3 for t in tasks), (
+        f"{assignment_id}: need at least 3 mutants per graded task"
+    )
+    survivors = [
+        m["name"] for m in mutants if scores[f"mutant-{m['name']}"][0] >= scores["reference"][1]
+    ]
+    kill_rate = 1 - len(survivors) / len(mutants)
+    print(f"{assignment_id}: mutant kill rate {kill_rate:.0%} ({len(mutants)} mutants)")
+    assert not survivors, f"{assignment_id}: mutants kept full marks: {survivors}"
+
+
+def test_every_graded_task_has_mutants(graded):
+    assignment_id, _, mutants = graded
+    nb = content.read_source(content.source_path(assignment_id))
+    solution_cells = {
+        c.metadata["nbgrader"]["grade_id"]
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"
+    }
+    missing = solution_cells - {m["cell"] for m in mutants}
+    assert not missing, f"{assignment_id}: solution cells without mutants: {sorted(missing)}"

@@ -1,0 +1,221 @@
+"""The whole slice through a real hub: sign-up, spawn, fetch, submit, collect, grade, privacy."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import time
+
+import nbformat
+import pytest
+from coursehub import content
+from hubkit import Browser, wait_for
+
+pytestmark = pytest.mark.slow
+
+COURSE, ASSIGNMENT = "pytorch101", "01_tensors"
+PASSWORDS = {"alice": "alice-secret-42", "bob": "bob-secret-4242"}
+
+
+@pytest.fixture(scope="module")
+def admin(hub):
+    browser = Browser(hub)
+    assert browser.login("admin", hub.admin_password), "seeded admin cannot log in"
+    return browser
+
+
+@pytest.fixture(scope="module")
+def alice(hub, admin):
+    """A student who signs up unannounced and waits for an admin's approval."""
+    browser = Browser(hub)
+    browser.signup("alice", PASSWORDS["alice"])
+    assert not Browser(hub).login("alice", PASSWORDS["alice"]), "unapproved sign-up could log in"
+    admin.get("/hub/authorize/alice")
+    assert browser.login("alice", PASSWORDS["alice"])
+    return browser
+
+
+@pytest.fixture(scope="module")
+def released(hub, alice, tmp_path_factory):
+    roster = tmp_path_factory.mktemp("roster") / "roster.csv"
+    roster.write_text(
+        "username,first_name,last_name,email\nalice,Alice,A,a@x.org\nbob,Bob,B,b@x.org\n"
+    )
+    hub.cli("students", "import", str(roster))
+    hub.cli("release", ASSIGNMENT)
+    return ASSIGNMENT
+
+
+def spawn(hub, browser, name) -> float:
+    """Start ``name``'s server through the hub and return seconds until it is ready."""
+    started = time.monotonic()
+    response = hub.api("POST", f"/users/{name}/server")
+    assert response.status_code in (201, 202), response.text
+    wait_for(
+        lambda: hub.api("GET", f"/users/{name}").json()["servers"].get("", {}).get("ready"),
+        f"{name}'s server",
+        timeout=180,
+    )
+    elapsed = time.monotonic() - started
+    lab = browser.get(
+        f"/user/{name}/lab"
+    )  # follows the OAuth redirects; sets the server's XSRF cookie
+    assert lab.status_code == 200, lab.status_code
+    return elapsed
+
+
+def test_student_signs_up_is_approved_and_logs_in(alice):
+    assert alice.get("/hub/api/user").json()["name"] == "alice"
+
+
+def test_roster_student_is_approved_on_sign_up(hub, released):
+    bob = Browser(hub)
+    bob.signup("bob", PASSWORDS["bob"])
+    assert bob.login("bob", PASSWORDS["bob"]), (
+        "a student on the roster should not wait for approval"
+    )
+
+
+def test_student_server_spawns_jupyterlab_with_assignment_list(hub, alice):
+    seconds = spawn(hub, alice, "alice")
+    print(f"spawn time (POST server -> ready): {seconds:.2f} s")
+    lab = alice.get("/user/alice/lab")
+    assert "JupyterLab" in lab.text
+    config = json.loads(
+        lab.text.split('id="jupyter-config-data"', 1)[1].split(">", 1)[1].split("</script>")[0]
+    )
+    names = {ext["name"] for ext in config["federated_extensions"]}
+    assert "@jupyter/nbgrader" in names
+    disabled = config.get("disabledExtensions", [])
+    assert "@jupyter/nbgrader:assignment-list" not in disabled
+    assert "@jupyter/nbgrader:formgrader" in disabled, "students must not see the formgrader UI"
+    whoami = subprocess.run(
+        ["ps", "-o", "user=", "-u", hub.system_user("alice")], capture_output=True, text=True
+    )
+    assert (
+        "jupyterhub-singleuser"
+        in subprocess.run(
+            ["pgrep", "-a", "-u", hub.system_user("alice")], capture_output=True, text=True
+        ).stdout
+    ), whoami
+
+
+def fill_with_reference(released_nb, reference_nb):
+    """The released notebook with every solution cell replaced by the reference answer."""
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in reference_nb.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    for cell in released_nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    return released_nb
+
+
+def fetch_and_submit(browser, name, answer=None):
+    base = f"/user/{name}"
+    listed = browser.server_call("GET", f"{base}/assignments", params={"course_id": COURSE}).json()
+    assert listed["success"], listed
+    assert ASSIGNMENT in [a["assignment_id"] for a in listed["value"]]
+    fetched = browser.server_call(
+        "POST", f"{base}/assignments/fetch", data={"course_id": COURSE, "assignment_id": ASSIGNMENT}
+    ).json()
+    assert fetched["success"], fetched
+    path = f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    if answer is not None:
+        model = browser.server_call("GET", f"{base}/api/contents/{path}").json()
+        nb = fill_with_reference(nbformat.from_dict(model["content"]), answer)
+        saved = browser.server_call(
+            "PUT",
+            f"{base}/api/contents/{path}",
+            json={"type": "notebook", "format": "json", "content": nb},
+        )
+        assert saved.status_code == 200, saved.text
+    submitted = browser.server_call(
+        "POST",
+        f"{base}/assignments/submit",
+        data={"course_id": COURSE, "assignment_id": ASSIGNMENT},
+    ).json()
+    assert submitted["success"], submitted
+
+
+@pytest.fixture(scope="module")
+def graded(hub, alice, released, tmp_path_factory):
+    reference = nbformat.read(
+        hub.data_dir / "courses" / COURSE / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4
+    )
+    fetch_and_submit(alice, "alice", answer=reference)
+    bob = Browser(hub)
+    assert bob.login("bob", PASSWORDS["bob"])
+    spawn(hub, bob, "bob")
+    fetch_and_submit(bob, "bob", answer=None)
+    hub.cli("collect", ASSIGNMENT)
+    out = hub.cli("autograde", ASSIGNMENT).stdout
+    export = tmp_path_factory.mktemp("export") / "grades.csv"
+    hub.cli("export", f"--output={export}")
+    return {
+        "bob": bob,
+        "autograde": out,
+        "export": export,
+        "total": content.total_points(reference),
+    }
+
+
+def test_reference_solution_scores_100_percent_and_untouched_scores_0(graded):
+    out, total = graded["autograde"], graded["total"]
+    assert f"alice: {total:g}/{total:g}" in out, out
+    assert f"bob: 0/{total:g}" in out, out
+
+
+def test_export_writes_a_row_per_student(graded):
+    rows = {r["student_id"]: r for r in csv.DictReader(graded["export"].open())}
+    assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"]) == graded["total"]
+    assert float(rows["bob"]["score"]) == 0
+
+
+def test_student_gets_403_on_formgrader(hub, alice):
+    response = alice.get(f"/services/{COURSE}/formgrader")
+    assert response.status_code == 403, response.status_code
+
+
+def test_instructor_reaches_formgrader(hub, admin):
+    response = admin.get(f"/services/{COURSE}/formgrader")
+    assert response.status_code == 200 and "formgrader" in response.text.lower()
+
+
+def run_as(hub, name, *cmd):
+    user = hub.system_user(name)
+    return subprocess.run(
+        ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *cmd],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_student_cannot_read_other_submission(hub, graded):
+    inbound = hub.data_dir / "exchange" / COURSE / "inbound"
+    alice_sub = next(inbound.glob("alice+*"))
+    assert run_as(hub, "bob", "ls", str(inbound)).returncode != 0, "bob can list the inbound folder"
+    read = run_as(hub, "bob", "cat", str(alice_sub / f"{ASSIGNMENT}.ipynb"))
+    assert read.returncode != 0 and "Permission denied" in read.stderr
+    listed = (
+        graded["bob"]
+        .server_call("GET", "/user/bob/assignments", params={"course_id": COURSE})
+        .json()
+    )
+    for item in listed["value"]:
+        for submission in item.get("submissions", []):
+            assert submission.get("student") in (None, "bob")
+
+
+def test_student_cannot_read_course_directory_or_other_home(hub, graded):
+    gradebook = hub.data_dir / "courses" / COURSE / "gradebook.db"
+    assert gradebook.exists()
+    assert run_as(hub, "bob", "cat", str(gradebook)).returncode != 0
+    assert (
+        run_as(hub, "bob", "ls", str(hub.data_dir / "courses" / COURSE / "source")).returncode != 0
+    )
+    assert run_as(hub, "bob", "ls", str(hub.data_dir / "home" / "alice")).returncode != 0
