@@ -51,7 +51,9 @@ class Forbid(contextlib.ContextDecorator):
     def __init__(self, *ops, message: str | None = None):
         self.message = message
         self._families: dict[str, str] = {}  # family key -> label shown to the student
-        self._callables: dict[int, str] = {}  # id(callable) -> label, for oddly named ones
+        # id(callable) -> (callable, label): identity match for oddly named ones; keeping
+        # the callable alive keeps its id from being reused.
+        self._callables: dict[int, tuple[object, str]] = {}
         self._packets: dict[object, str] = {}
         self._overloads: dict[object, str] = {}
         for op in ops:
@@ -100,8 +102,15 @@ class Forbid(contextlib.ContextDecorator):
             )
         elif callable(op):
             label = _public_name(op)
-            self._callables[id(op)] = label
-            self._families[_family(getattr(op, "__name__", ""))] = label
+            family = _family(getattr(op, "__name__", "") or "")
+            if not _is_torch_callable(op):
+                raise ValueError(
+                    f"forbid() only sees torch functions, not {label}; "
+                    "use check_source_forbids for other names"
+                )
+            self._callables[id(op)] = (op, label)
+            if family:
+                self._families[family] = label
         else:
             raise TypeError(f"cannot forbid {op!r}: give a callable, an aten op or a name")
 
@@ -126,9 +135,10 @@ class Forbid(contextlib.ContextDecorator):
     # -- matching (called by the guards) --
 
     def _function_violation(self, func) -> str | None:
-        label = self._callables.get(id(func))
+        entry = self._callables.get(id(func))
+        label = entry[1] if entry and entry[0] is func else None
         if label is None:
-            label = self._families.get(_family(getattr(func, "__name__", "")))
+            label = self._families.get(_family(getattr(func, "__name__", "") or "") or None)
         if label is None:
             return None
         used = _public_name(func)
@@ -220,6 +230,12 @@ def run_forbidding(fn, *args, forbidden=(), message: str | None = None, **kwargs
     """Call `fn(*args, **kwargs)` inside `forbid(*forbidden)` and return its result."""
     with forbid(*forbidden, message=message):
         return fn(*args, **kwargs)
+
+
+def _is_torch_callable(op) -> bool:
+    owner = getattr(op, "__objclass__", None)  # Tensor methods have no __module__
+    module = getattr(owner or op, "__module__", None) or ""
+    return module == "torch" or module.startswith("torch.")
 
 
 def _family(name: str) -> str:
@@ -441,9 +457,11 @@ def _scan(obj, patterns, hits, *, seen, via, root_module, follow) -> None:
     hits.extend(visitor.hits)
     if follow:
         for helper in visitor.helpers:
-            if getattr(helper, "__module__", None) == root_module:
+            if getattr(helper, "__module__", None) != root_module:
+                continue
+            for part in _with_source(helper):
                 _scan(
-                    helper,
+                    part,
                     patterns,
                     hits,
                     seen=seen,

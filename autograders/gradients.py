@@ -95,10 +95,12 @@ def check_gradcheck(fn, inputs, **kw) -> bool:
     Floating-point tensors in `inputs` (a tensor or a tuple) become float64 leaves with
     requires_grad=True; other inputs pass through. Extra keyword arguments go to gradcheck.
     """
-    single = isinstance(inputs, torch.Tensor)
-    items = (inputs,) if single else tuple(inputs)
+    items = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
     prepared = tuple(
-        t.detach().to(torch.float64).clone().requires_grad_(True)
+        t.detach()
+        .to(torch.complex128 if t.is_complex() else torch.float64)
+        .clone()
+        .requires_grad_(True)
         if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex())
         else t
         for t in items
@@ -140,7 +142,12 @@ def _callable_name(fn) -> str:
 
 def _jacobian_report(fn, inputs, out_i, in_j, *, eps, rtol, atol) -> str | None:
     """Locate the worst Jacobian entry of one output/input pair; None if it cannot be redone."""
-    x = inputs[in_j]
+    # gradcheck numbers only the inputs that require grad.
+    differentiable = [
+        i for i, t in enumerate(inputs) if isinstance(t, torch.Tensor) and t.requires_grad
+    ]
+    pos = differentiable[in_j]
+    x = inputs[pos]
 
     n_outputs = 1
 
@@ -169,10 +176,10 @@ def _jacobian_report(fn, inputs, out_i, in_j, *, eps, rtol, atol) -> str | None:
                 args = list(inputs)
                 orig = float(flat[m])
                 flat[m] = orig + eps
-                args[in_j] = base.clone()
+                args[pos] = base.clone()
                 plus = output(args).reshape(-1)
                 flat[m] = orig - eps
-                args[in_j] = base.clone()
+                args[pos] = base.clone()
                 minus = output(args).reshape(-1)
                 flat[m] = orig
                 numeric[:, m] = (plus - minus) / (2 * eps)
@@ -186,8 +193,8 @@ def _jacobian_report(fn, inputs, out_i, in_j, *, eps, rtol, atol) -> str | None:
     k, m = divmod(int(err.reshape(-1).argmax()), analytic.shape[1])
     num_s, ana_s = fmt_pair(float(numeric[k, m]), float(analytic[k, m]))
     n_wrong = int((~close).sum())
-    out_label = "output" if n_outputs == 1 else f"output {out_i}"
-    in_label = "input" if len(inputs) == 1 else f"input {in_j}"
+    out_label = "output" if n_outputs == 1 else f"outputs[{out_i}]"
+    in_label = "input" if len(inputs) == 1 else f"inputs[{pos}]"
     return (
         f"d {out_label}{_unravel(k, out.shape)} / d {in_label}{_unravel(m, x.shape)} "
         f"is {num_s} numerically, but your backward gives {ana_s}; "

@@ -103,42 +103,49 @@ def check_state_dict_keys(module, expected_keys) -> None:
 def check_train_eval(module: nn.Module, x, *, differs_in_train: bool = True, seed: int = 0) -> None:
     """Check train()/eval() behaviour: flags reach children, eval is deterministic, train is not.
 
-    The module's parameters, buffers (e.g. BatchNorm running stats) and modes are restored.
+    `x` is the input, or a tuple of inputs. The module's parameters, buffers (e.g. BatchNorm
+    running stats), modes and the global RNG state are restored afterwards.
     """
     _require_module(module)
     modes = {m: m.training for m in module.modules()}
     state = copy.deepcopy(module.state_dict())
-    try:
-        module.eval()
-        _check_flags(module, training=False)
+    cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=cuda):
+        try:
+            _train_eval_checks(module, x, differs_in_train=differs_in_train, seed=seed)
+        finally:
+            module.load_state_dict(state)
+            for m, training in modes.items():
+                m.training = training
+
+
+def _train_eval_checks(module: nn.Module, x, *, differs_in_train: bool, seed: int) -> None:
+    module.eval()
+    _check_flags(module, training=False)
+    with torch.no_grad():
+        first = _forward(module, x, seed)
+        second = _forward(module, x, seed + 1)
+    diff = _max_diff(first, second)
+    if diff > 0:
+        raise AssertionError(
+            f"{type(module).__name__}: in eval() mode two forward passes on the same input "
+            f"differ (max abs diff {fmt_err(diff)}); eval must be deterministic.\n"
+            "Hint: randomness such as dropout must be off when self.training is False: use "
+            "nn.Dropout, or F.dropout(x, p, training=self.training)."
+        )
+    module.train()
+    _check_flags(module, training=True)
+    if differs_in_train:
         with torch.no_grad():
             first = _forward(module, x, seed)
             second = _forward(module, x, seed + 1)
-        diff = _max_diff(first, second)
-        if diff > 0:
+        if _max_diff(first, second) == 0:
             raise AssertionError(
-                f"{type(module).__name__}: in eval() mode two forward passes on the same input "
-                f"differ (max abs diff {fmt_err(diff)}); eval must be deterministic.\n"
-                "Hint: randomness such as dropout must be off when self.training is False: use "
-                "nn.Dropout, or F.dropout(x, p, training=self.training)."
+                f"{type(module).__name__}: in train() mode two forward passes on the same "
+                "input gave identical outputs, but this model should be random in training "
+                "(e.g. dropout).\nHint: check that dropout is applied in forward, with p > 0 "
+                "and training=self.training."
             )
-        module.train()
-        _check_flags(module, training=True)
-        if differs_in_train:
-            with torch.no_grad():
-                first = _forward(module, x, seed)
-                second = _forward(module, x, seed + 1)
-            if _max_diff(first, second) == 0:
-                raise AssertionError(
-                    f"{type(module).__name__}: in train() mode two forward passes on the same "
-                    "input gave identical outputs, but this model should be random in training "
-                    "(e.g. dropout).\nHint: check that dropout is applied in forward, with p > 0 "
-                    "and training=self.training."
-                )
-    finally:
-        module.load_state_dict(state)
-        for m, training in modes.items():
-            m.training = training
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -144,7 +145,12 @@ def test_run_forbidding_returns_result_and_passes_kwargs():
 
 @pytest.mark.parametrize(
     ("op", "error"),
-    [("no_such_function", ValueError), ("aten.no_such_op", ValueError), (nn.Conv2d, TypeError)],
+    [
+        ("no_such_function", ValueError),
+        ("aten.no_such_op", ValueError),
+        (nn.Conv2d, TypeError),
+        (np.linalg.svd, ValueError),
+    ],
 )
 def test_forbid_rejects_unknown_ops_early(op, error):
     with pytest.raises(error):

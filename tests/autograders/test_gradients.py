@@ -115,6 +115,22 @@ def test_check_gradcheck_locates_wrong_jacobian_entry(failure):
     assert "grad_output" in msg
 
 
+class ForgetsScale(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, k, x):
+        ctx.k = k
+        return x * k
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return None, grad_output  # should be grad_output * ctx.k
+
+
+def test_check_gradcheck_names_the_input_position_among_non_tensor_args(failure):
+    msg = failure(check_gradcheck, ForgetsScale.apply, (3, torch.tensor([2.0])))
+    assert "d output[0] / d inputs[1][0] is 3 numerically, but your backward gives 1" in msg
+
+
 def test_check_gradcheck_reports_wrong_number_of_gradients(failure):
     msg = failure(check_gradcheck, TooManyGradients.apply, (torch.tensor([1.0, 2.0]),))
     assert "incorrect number of gradients" in msg

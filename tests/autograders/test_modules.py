@@ -173,6 +173,13 @@ def test_check_train_eval_passes_for_dropout_model_and_restores_it():
         assert torch.equal(value, before[key]), key  # BatchNorm stats untouched
 
 
+def test_check_train_eval_leaves_the_global_rng_untouched():
+    model = GoodNet()
+    rng = torch.get_rng_state()
+    check_train_eval(model, X)
+    assert torch.equal(torch.get_rng_state(), rng)
+
+
 def test_check_train_eval_passes_for_deterministic_model_when_told():
     check_train_eval(nn.Linear(4, 2), X, differs_in_train=False)
 
