@@ -199,6 +199,11 @@ class Net(nn.Module):
     def forward(self, x):
         return self.conv(x)
 
+class Wrapper(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = Net()
+
 class OwnNet(nn.Module):
     def __init__(self):
         super().__init__()
@@ -250,6 +255,11 @@ def test_check_source_forbids_catches_imports_inside_the_function(failure, cell)
 def test_check_source_forbids_checks_notebook_classes_through_their_methods(failure, cell):
     msg = failure(check_source_forbids, cell["Net"](), ["nn.Conv2d"])
     assert "Net.__init__ uses nn.Conv2d: self.conv = nn.Conv2d(1, 1, 3)" in msg
+
+
+def test_check_source_forbids_follows_helper_classes_in_the_same_notebook(failure, cell):
+    msg = failure(check_source_forbids, cell["Wrapper"], ["nn.Conv2d"])
+    assert "Net.__init__ (called from Wrapper.__init__) uses nn.Conv2d" in msg
 
 
 def test_check_source_forbids_checks_classes_defined_in_files(failure):
