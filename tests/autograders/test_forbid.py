@@ -130,7 +130,7 @@ def test_forbid_works_as_reusable_decorator(failure):
 
     assert "torch.Tensor.sum" in failure(total, A)
     assert "torch.Tensor.sum" in failure(total, A)
-    assert A.sum().item() == pytest.approx(float(A.sum()))  # inactive outside
+    A.sum()  # raises if the guard leaked outside the decorated call
 
 
 def test_forbid_is_inactive_after_the_block():
