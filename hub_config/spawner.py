@@ -6,12 +6,16 @@ from pathlib import Path
 from coursehub.settings import Settings
 
 SINGLEUSER_CONFIG = Path(__file__).parent / "singleuser"
+# Inside the student image: the same folder, copied there by docker/student/Dockerfile.
+IMAGE_SINGLEUSER_CONFIG = "/opt/coursehub/jupyter-config"
+IMAGE_EXCHANGE = "/srv/nbgrader/exchange"
 
 
 def configure(c, s: Settings) -> None:
     c.Spawner.default_url = "/lab"
     c.Spawner.http_timeout = 120
-    c.Spawner.start_timeout = int(s.get("COURSEHUB_START_TIMEOUT", "300"))
+    # A multi-GB image can take minutes to start the first time on a cold disk.
+    c.Spawner.start_timeout = int(s.get("COURSEHUB_START_TIMEOUT", "600"))
     c.CourseSpawnerMixin.uid_base = s.uid_base
     if s.mode == "local":
         c.JupyterHub.spawner_class = "coursehub.spawners.LocalCourseSpawner"
@@ -21,4 +25,38 @@ def configure(c, s: Settings) -> None:
         c.LocalCourseSpawner.course_env = {
             "JUPYTER_CONFIG_PATH": str(SINGLEUSER_CONFIG),
             "COURSEHUB_EXCHANGE_ROOT": str(s.exchange_root),
+        }
+    else:
+        c.JupyterHub.spawner_class = "coursehub.spawners.DockerCourseSpawner"
+        c.DockerSpawner.image = s.get("COURSEHUB_STUDENT_IMAGE", "coursehub/student:latest")
+        c.DockerSpawner.network_name = s.get("COURSEHUB_NETWORK", "coursehub")
+        c.DockerSpawner.name_template = "coursehub-{username}"
+        # The hub reaches student containers over the private network, not host ports.
+        c.DockerSpawner.use_internal_ip = True
+        # Containers are disposable; everything a student keeps is in their volume.
+        c.DockerSpawner.remove = True
+        c.DockerSpawner.pull_policy = "never"
+        c.DockerSpawner.volumes = {
+            "coursehub-home-{username}": "/home/jovyan",
+            s.get("COURSEHUB_EXCHANGE_VOLUME", "coursehub-exchange"): IMAGE_EXCHANGE,
+        }
+        c.DockerSpawner.read_only_volumes = {
+            s.get("COURSEHUB_DATASETS_VOLUME", "coursehub-datasets"): "/srv/datasets",
+        }
+        c.DockerSpawner.mem_limit = s.get("COURSEHUB_MEM_LIMIT", "8G")
+        c.DockerSpawner.cpu_limit = float(s.get("COURSEHUB_CPU_LIMIT", "2"))
+        # DataLoader workers share tensors through /dev/shm; Docker's 64 MB default breaks them.
+        c.DockerSpawner.extra_host_config = {"shm_size": s.get("COURSEHUB_SHM_SIZE", "2g")}
+        # The entrypoint starts as root only to take on the student's uid, then drops it.
+        c.DockerSpawner.extra_create_kwargs = {"user": "0"}
+        c.DockerCourseSpawner.gpu_policy = s.get("COURSEHUB_GPUS", "auto")
+        c.DockerCourseSpawner.gpu_ids = s.get("COURSEHUB_GPU_IDS", "")
+        c.DockerCourseSpawner.gpu_state_file = str(s.hub_dir / "gpu-assignments.json")
+        c.DockerCourseSpawner.cuda_memory_fraction = float(
+            s.get("COURSEHUB_CUDA_MEMORY_FRACTION", "0") or 0
+        )
+        c.DockerCourseSpawner.course_env = {
+            "JUPYTER_CONFIG_PATH": IMAGE_SINGLEUSER_CONFIG,
+            "COURSEHUB_EXCHANGE_ROOT": IMAGE_EXCHANGE,
+            "COURSEHUB_DATASETS": "/srv/datasets",
         }

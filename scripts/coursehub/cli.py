@@ -197,6 +197,19 @@ def cmd_export(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_doctor(settings: Settings, args) -> int:
+    from .doctor import checks
+
+    results = checks(
+        args.image or settings.get("COURSEHUB_STUDENT_IMAGE", "coursehub/student:latest")
+    )
+    for check in results:
+        print(check.line(), flush=True)
+    failed = [c for c in results if c.status == "FAIL"]
+    print(f"doctor: {len(results) - len(failed)} ok, {len(failed)} failed")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coursehub", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -229,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("assignment", metavar="ASSIGNMENT")
         if name == "autograde":
             p.add_argument("--student", help="grade only this student")
+    p = add("doctor", cmd_doctor, "check this host: Docker, compose, NVIDIA runtime, driver, disk")
+    p.add_argument("--image", help="student image to probe (default: the deployment's)")
     p = add("export", cmd_export, "export the gradebook as CSV")
     p.add_argument("--output", default="grades.csv", help="CSV file to write (default grades.csv)")
     return parser
