@@ -63,8 +63,10 @@ def apply(environ: Mapping[str, str] | None = None, stream: TextIO | None = None
     try:
         fraction = parse_fraction(raw)
     except ValueError as exc:
-        _warn(f"ignoring {ENV_VAR}: {exc}; expected a number with 0 < f <= 1 (no GPU memory cap)",
-              stream)
+        _warn(
+            f"ignoring {ENV_VAR}: {exc}; expected a number with 0 < f <= 1 (no GPU memory cap)",
+            stream,
+        )
         return None
     if fraction is None:
         return None
