@@ -195,6 +195,26 @@ def test_student_singleuser_server_is_installed(student_image):
     assert ok(run(student_image, "jupyterhub-singleuser", "--version"))
 
 
+def test_student_has_the_singleuser_config_the_hub_points_to(student_image):
+    # hub_config/spawner.py sets JUPYTER_CONFIG_PATH=/opt/coursehub/jupyter-config; its
+    # nbgrader_config.py uses coursehub.exchange, so the package must be importable too.
+    code = (
+        "from jupyter_core.paths import jupyter_config_path; "
+        "assert jupyter_config_path()[0] == '/opt/coursehub/jupyter-config'; "
+        "import coursehub.exchange; print('ok')"
+    )
+    out = ok(
+        run(
+            student_image,
+            "sh",
+            "-c",
+            f'test -f /opt/coursehub/jupyter-config/nbgrader_config.py && python -c "{code}"',
+            env={"JUPYTER_CONFIG_PATH": "/opt/coursehub/jupyter-config"},
+        )
+    )
+    assert out == "ok"
+
+
 def test_student_records_the_torch_flavour(student_image):
     flavour = ok(run(student_image, "cat", "/opt/coursehub/torch-flavour"))
     assert "index=pypi" in flavour.splitlines()
