@@ -145,13 +145,18 @@ def invalid_submissions(course, assignment_id: str, student: str | None) -> dict
     bad = {}
     pattern = f"submitted/{student or '*'}/{assignment_id}/*.ipynb"
     for path in sorted(course.root.glob(pattern)):
+        where = path.relative_to(course.root)
+        owner = path.parent.parent.name
         try:
-            nbformat.validate(nbformat.read(path, as_version=4))
-        except (json.JSONDecodeError, nbformat.ValidationError, UnicodeDecodeError) as exc:
-            first = str(exc).strip().splitlines()[0]
-            bad[path.parent.parent.name] = (
-                f"{path.relative_to(course.root)} is not a valid notebook: {first}"
-            )
+            nbformat.validate(nbformat.reads(path.read_text(), as_version=4))
+        except UnicodeDecodeError:
+            bad[owner] = f"{where} is not a valid notebook: not UTF-8 text"
+        except nbformat.ValidationError as exc:
+            bad[owner] = f"{where} is not a valid notebook: {str(exc).strip().splitlines()[0]}"
+        except ValueError as exc:  # nbformat's NotJSONError wraps json's JSONDecodeError
+            cause = exc.__cause__ if isinstance(exc.__cause__, json.JSONDecodeError) else None
+            at = f" (line {cause.lineno}, column {cause.colno})" if cause else ""
+            bad[owner] = f"{where} is not a valid notebook: invalid JSON{at}"
     return bad
 
 

@@ -12,9 +12,9 @@ from hubkit import LocalHub
 def hub():
     if os.geteuid() != 0:
         pytest.skip("local mode runs students as their own system accounts: needs root")
-    local = LocalHub().start()
+    local = LocalHub()
     try:
-        yield local
+        yield local.start()
     finally:
         print(f"--- hub log tail ({local.log_path}) ---\n{local.log_tail()}")
         local.stop()

@@ -152,11 +152,13 @@ def graded(hub, alice, released, tmp_path_factory):
     assert bob.login("bob", PASSWORDS["bob"])
     spawn(hub, bob, "bob")
     fetch_and_submit(bob, "bob", answer=None)
-    hub.cli("collect", ASSIGNMENT)
+    forge_submission(hub, "bob", "alice")
+    collect = hub.cli("collect", ASSIGNMENT)
     out = hub.cli("autograde", ASSIGNMENT).stdout
     export = tmp_path_factory.mktemp("export") / "grades.csv"
     hub.cli("export", f"--output={export}")
     return {
+        "collect": collect,
         "bob": bob,
         "autograde": out,
         "export": export,
@@ -184,6 +186,18 @@ def test_student_gets_403_on_formgrader(hub, alice):
 def test_instructor_reaches_formgrader(hub, admin):
     response = admin.get(f"/services/{COURSE}/formgrader")
     assert response.status_code == 200 and "formgrader" in response.text.lower()
+
+
+def forge_submission(hub, attacker, victim):
+    """``attacker`` drops a later-dated submission named after ``victim`` into inbound."""
+    inbound = hub.data_dir / "exchange" / COURSE / "inbound"
+    forged = inbound / f"{victim}+{ASSIGNMENT}+2099-01-01 00:00:00.000000 UTC+forged"
+    script = (
+        f"mkdir '{forged}' && printf '2099-01-01 00:00:00.000000 UTC' > '{forged}/timestamp.txt'"
+        f" && printf '{{}}' > '{forged}/{ASSIGNMENT}.ipynb'"
+    )
+    done = run_as(hub, attacker, "sh", "-c", script)
+    assert done.returncode == 0, done.stderr
 
 
 def run_as(hub, name, *cmd):
@@ -219,3 +233,37 @@ def test_student_cannot_read_course_directory_or_other_home(hub, graded):
         run_as(hub, "bob", "ls", str(hub.data_dir / "courses" / COURSE / "source")).returncode != 0
     )
     assert run_as(hub, "bob", "ls", str(hub.data_dir / "home" / "alice")).returncode != 0
+
+
+def test_student_cannot_submit_as_someone_else(hub, graded):
+    refused = graded["collect"].stderr
+    assert "refused:" in refused and "claims to be from alice" in refused, refused
+    out, total = graded["autograde"], graded["total"]
+    assert f"alice: {total:g}/{total:g}" in out, "the forged later submission replaced alice's"
+
+
+def sha256(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_invalid_json_submission_gives_one_line_error_and_changes_nothing(hub, graded):
+    course = hub.data_dir / "courses" / COURSE
+    folder = course / "submitted" / "carol" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [}')
+    before = sha256(course / "gradebook.db")
+    proc = hub.cli("autograde", ASSIGNMENT, "--student", "carol", check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+    assert "carol" in lines[0] and "not a valid notebook" in lines[0], lines[0]
+    assert sha256(course / "gradebook.db") == before
+
+
+def test_malformed_roster_changes_nothing_on_a_running_hub(hub, graded, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("username,email\ndave,d@x.org\nEve Smith,e@x.org\n")
+    proc = hub.cli("students", "import", str(roster), check=False)
+    assert proc.returncode == 1 and ":3: username 'Eve Smith' is not valid" in proc.stderr
+    assert hub.api("GET", "/users/dave").status_code == 404, "a refused roster created dave"
