@@ -267,3 +267,73 @@ def test_malformed_roster_changes_nothing_on_a_running_hub(hub, graded, tmp_path
     proc = hub.cli("students", "import", str(roster), check=False)
     assert proc.returncode == 1 and ":3: username 'Eve Smith' is not valid" in proc.stderr
     assert hub.api("GET", "/users/dave").status_code == 404, "a refused roster created dave"
+
+
+def chromium():
+    """Headless Debian Chromium driven by chromedriver (both from apt; bootstrap installs them)."""
+    import shutil
+    import tempfile
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.fail("chromium/chromedriver missing: run scripts/bootstrap as root")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,900",
+        f"--user-data-dir={tempfile.mkdtemp()}",
+    ):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+
+
+def test_student_sees_released_assignment_in_jupyterlab_in_a_real_browser(hub, released, alice):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if not hub.api("GET", "/users/alice").json()["servers"].get("", {}).get("ready"):
+        spawn(hub, alice, "alice")
+    browser = chromium()
+    try:
+        wait = WebDriverWait(browser, 120)
+        browser.get(hub.url + "/hub/login")
+        browser.find_element(By.ID, "username_input").send_keys("alice")
+        browser.find_element(By.ID, "password_input").send_keys(PASSWORDS["alice"])
+        browser.find_element(By.ID, "login_submit").click()
+        browser.get(hub.url + "/user/alice/lab")
+        menu = wait.until(
+            ready.element_to_be_clickable(
+                (By.XPATH, "//div[contains(@class,'lm-MenuBar-itemLabel') and text()='Nbgrader']")
+            )
+        )
+        menu.click()
+        wait.until(
+            ready.element_to_be_clickable(
+                (
+                    By.XPATH,
+                    "//div[contains(@class,'lm-Menu-itemLabel') and text()='Assignment List']",
+                )
+            )
+        ).click()
+        wait.until(
+            ready.presence_of_element_located(
+                (By.XPATH, f"//*[contains(@class,'item_name') and contains(., '{ASSIGNMENT}')]")
+            )
+        )
+        shot = hub.data_dir.parent / "assignment-list.png"
+        browser.save_screenshot(str(shot))
+        print(f"screenshot: {shot}")
+        assert "Formgrader" not in browser.page_source, "students must not see the formgrader"
+    finally:
+        browser.quit()
