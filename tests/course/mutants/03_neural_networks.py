@@ -1,0 +1,155 @@
+"""Planted wrong solutions for 03_neural_networks: each must lose points when autograded."""
+# ruff: noqa: E501  (planted cell sources are data: long string literals read best unsplit)
+
+MUTANTS = [
+    # softmax
+    {"name": "softmax_no_max_shift", "cell": "softmax",
+     "source": "def softmax(x, dim=-1):\n    e = x.exp()\n    return e / e.sum(dim=dim, keepdim=True)\n"},
+    {"name": "softmax_global_max", "cell": "softmax",
+     "source": "def softmax(x, dim=-1):\n    e = (x - x.max()).exp()\n    return e / e.sum(dim=dim, keepdim=True)\n"},
+    {"name": "softmax_no_keepdim", "cell": "softmax",
+     "source": "def softmax(x, dim=-1):\n    e = (x - x.amax(dim=dim, keepdim=True)).exp()\n"
+               "    return e / e.sum(dim=dim)\n"},
+    {"name": "softmax_fixed_last_dim", "cell": "softmax",
+     "source": "def softmax(x, dim=-1):\n    e = (x - x.amax(dim=-1, keepdim=True)).exp()\n"
+               "    return e / e.sum(dim=-1, keepdim=True)\n"},
+    {"name": "softmax_library", "cell": "softmax",
+     "source": "def softmax(x, dim=-1):\n    return torch.softmax(x, dim=dim)\n"},
+    # TwoLayerNet
+    {"name": "net_no_activation", "cell": "two_layer_net",
+     "source": "class TwoLayerNet(nn.Module):\n    def __init__(self, in_features, hidden, out_features):\n"
+               "        super().__init__()\n        self.hidden = nn.Linear(in_features, hidden)\n"
+               "        self.output = nn.Linear(hidden, out_features)\n\n"
+               "    def forward(self, x):\n        return self.output(self.hidden(x))\n"},
+    {"name": "net_sigmoid", "cell": "two_layer_net",
+     "source": "class TwoLayerNet(nn.Module):\n    def __init__(self, in_features, hidden, out_features):\n"
+               "        super().__init__()\n        self.hidden = nn.Linear(in_features, hidden)\n"
+               "        self.output = nn.Linear(hidden, out_features)\n\n"
+               "    def forward(self, x):\n        return self.output(torch.sigmoid(self.hidden(x)))\n"},
+    {"name": "net_relu_on_output", "cell": "two_layer_net",
+     "source": "class TwoLayerNet(nn.Module):\n    def __init__(self, in_features, hidden, out_features):\n"
+               "        super().__init__()\n        self.hidden = nn.Linear(in_features, hidden)\n"
+               "        self.output = nn.Linear(hidden, out_features)\n\n"
+               "    def forward(self, x):\n        return F.relu(self.output(F.relu(self.hidden(x))))\n"},
+    {"name": "net_layers_in_list", "cell": "two_layer_net",
+     "source": "class TwoLayerNet(nn.Module):\n    def __init__(self, in_features, hidden, out_features):\n"
+               "        super().__init__()\n"
+               "        self.layers = [nn.Linear(in_features, hidden), nn.Linear(hidden, out_features)]\n\n"
+               "    def forward(self, x):\n        return self.layers[1](F.relu(self.layers[0](x)))\n"},
+    {"name": "net_no_hidden_bias", "cell": "two_layer_net",
+     "source": "class TwoLayerNet(nn.Module):\n    def __init__(self, in_features, hidden, out_features):\n"
+               "        super().__init__()\n        self.hidden = nn.Linear(in_features, hidden, bias=False)\n"
+               "        self.output = nn.Linear(hidden, out_features)\n\n"
+               "    def forward(self, x):\n        return self.output(F.relu(self.hidden(x)))\n"},
+    # make_mlp
+    {"name": "mlp_activation_after_last", "cell": "make_mlp",
+     "source": "def make_mlp(sizes, activation=nn.ReLU):\n    layers = []\n"
+               "    for a, b in zip(sizes, sizes[1:]):\n        layers += [nn.Linear(a, b), activation()]\n"
+               "    return nn.Sequential(*layers)\n"},
+    {"name": "mlp_always_relu", "cell": "make_mlp",
+     "source": "def make_mlp(sizes, activation=nn.ReLU):\n    layers = [nn.Linear(sizes[0], sizes[1])]\n"
+               "    for a, b in zip(sizes[1:], sizes[2:]):\n        layers += [nn.ReLU(), nn.Linear(a, b)]\n"
+               "    return nn.Sequential(*layers)\n"},
+    {"name": "mlp_drops_last_layer", "cell": "make_mlp",
+     "source": "def make_mlp(sizes, activation=nn.ReLU):\n    layers = []\n"
+               "    for k in range(len(sizes) - 2):\n        if k > 0:\n            layers.append(activation())\n"
+               "        layers.append(nn.Linear(sizes[k], sizes[k + 1]))\n"
+               "    return nn.Sequential(*layers)\n"},
+    {"name": "mlp_module_list", "cell": "make_mlp",
+     "source": "def make_mlp(sizes, activation=nn.ReLU):\n    layers = []\n"
+               "    for k in range(len(sizes) - 1):\n        if k > 0:\n            layers.append(activation())\n"
+               "        layers.append(nn.Linear(sizes[k], sizes[k + 1]))\n"
+               "    return nn.ModuleList(layers)\n"},
+    # mse_loss
+    {"name": "mse_sum", "cell": "mse_loss",
+     "source": "def mse_loss(pred, target):\n    return ((pred - target) ** 2).sum()\n"},
+    {"name": "mse_rmse", "cell": "mse_loss",
+     "source": "def mse_loss(pred, target):\n    return ((pred - target) ** 2).mean().sqrt()\n"},
+    {"name": "mse_mean_rows_only", "cell": "mse_loss",
+     "source": "def mse_loss(pred, target):\n    return ((pred - target) ** 2).mean(dim=0)\n"},
+    {"name": "mse_item", "cell": "mse_loss",
+     "source": "def mse_loss(pred, target):\n    return torch.tensor(((pred - target) ** 2).mean().item())\n"},
+    {"name": "mse_library", "cell": "mse_loss",
+     "source": "def mse_loss(pred, target):\n    return F.mse_loss(pred, target)\n"},
+    # cross_entropy
+    {"name": "ce_log_of_softmax", "cell": "cross_entropy",
+     "source": "def cross_entropy(logits, targets):\n    p = softmax(logits, dim=1)\n"
+               "    return -p[torch.arange(len(targets)), targets].log().mean()\n"},
+    {"name": "ce_sum", "cell": "cross_entropy",
+     "source": "def cross_entropy(logits, targets):\n    m = logits.amax(dim=1, keepdim=True)\n"
+               "    logp = logits - m - (logits - m).exp().sum(dim=1, keepdim=True).log()\n"
+               "    return -logp[torch.arange(logits.shape[0]), targets].sum()\n"},
+    {"name": "ce_wrong_indexing", "cell": "cross_entropy",
+     "source": "def cross_entropy(logits, targets):\n    m = logits.amax(dim=1, keepdim=True)\n"
+               "    logp = logits - m - (logits - m).exp().sum(dim=1, keepdim=True).log()\n"
+               "    return -logp[:, targets].mean()\n"},
+    {"name": "ce_normalise_over_batch", "cell": "cross_entropy",
+     "source": "def cross_entropy(logits, targets):\n    m = logits.amax(dim=0, keepdim=True)\n"
+               "    logp = logits - m - (logits - m).exp().sum(dim=0, keepdim=True).log()\n"
+               "    return -logp[torch.arange(logits.shape[0]), targets].mean()\n"},
+    {"name": "ce_library", "cell": "cross_entropy",
+     "source": "def cross_entropy(logits, targets):\n    return F.cross_entropy(logits, targets)\n"},
+    # fit_line
+    {"name": "line_target_not_reshaped", "cell": "fit_line",
+     "source": "def fit_line(x, y):\n    model = nn.Linear(1, 1)\n"
+               "    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)\n"
+               "    loss_fn = nn.MSELoss()\n"
+               "    for _ in range(1000):\n        optimizer.zero_grad()\n"
+               "        loss = loss_fn(model(x.unsqueeze(1)), y)\n        loss.backward()\n"
+               "        optimizer.step()\n"
+               "    return model.weight.item(), model.bias.item()\n"},
+    {"name": "line_no_zero_grad", "cell": "fit_line",
+     "source": "def fit_line(x, y):\n    model = nn.Linear(1, 1)\n"
+               "    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)\n"
+               "    for _ in range(1000):\n"
+               "        loss = F.mse_loss(model(x.unsqueeze(1)), y.unsqueeze(1))\n        loss.backward()\n"
+               "        optimizer.step()\n"
+               "    return model.weight.item(), model.bias.item()\n"},
+    {"name": "line_too_few_steps", "cell": "fit_line",
+     "source": "def fit_line(x, y):\n    model = nn.Linear(1, 1)\n"
+               "    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)\n"
+               "    for _ in range(50):\n        optimizer.zero_grad()\n"
+               "        loss = F.mse_loss(model(x.unsqueeze(1)), y.unsqueeze(1))\n        loss.backward()\n"
+               "        optimizer.step()\n"
+               "    return model.weight.item(), model.bias.item()\n"},
+    {"name": "line_no_bias", "cell": "fit_line",
+     "source": "def fit_line(x, y):\n    model = nn.Linear(1, 1, bias=False)\n"
+               "    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)\n"
+               "    for _ in range(1000):\n        optimizer.zero_grad()\n"
+               "        loss = F.mse_loss(model(x.unsqueeze(1)), y.unsqueeze(1))\n        loss.backward()\n"
+               "        optimizer.step()\n"
+               "    return model.weight.item(), 0.0\n"},
+    {"name": "line_swapped_result", "cell": "fit_line",
+     "source": "def fit_line(x, y):\n    model = nn.Linear(1, 1)\n"
+               "    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)\n"
+               "    for _ in range(1000):\n        optimizer.zero_grad()\n"
+               "        loss = F.mse_loss(model(x.unsqueeze(1)), y.unsqueeze(1))\n        loss.backward()\n"
+               "        optimizer.step()\n"
+               "    return model.bias.item(), model.weight.item()\n"},
+    # train_xor
+    {"name": "xor_linear_only", "cell": "train_xor",
+     "source": "def train_xor(X, y):\n    model = nn.Sequential(nn.Linear(2, 8), nn.Linear(8, 1))\n"
+               "    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)\n"
+               "    loss_fn = nn.BCEWithLogitsLoss()\n    for _ in range(300):\n"
+               "        optimizer.zero_grad()\n        loss = loss_fn(model(X).squeeze(-1), y)\n"
+               "        loss.backward()\n        optimizer.step()\n    return model\n"},
+    {"name": "xor_one_hidden_unit", "cell": "train_xor",
+     "source": "def train_xor(X, y):\n    model = nn.Sequential(nn.Linear(2, 1), nn.ReLU(), nn.Linear(1, 1))\n"
+               "    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)\n"
+               "    loss_fn = nn.BCEWithLogitsLoss()\n    for _ in range(300):\n"
+               "        optimizer.zero_grad()\n        loss = loss_fn(model(X).squeeze(-1), y)\n"
+               "        loss.backward()\n        optimizer.step()\n    return model\n"},
+    {"name": "xor_no_step", "cell": "train_xor",
+     "source": "def train_xor(X, y):\n    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))\n"
+               "    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)\n"
+               "    loss_fn = nn.BCEWithLogitsLoss()\n    for _ in range(300):\n"
+               "        optimizer.zero_grad()\n        loss = loss_fn(model(X).squeeze(-1), y)\n"
+               "        loss.backward()\n    return model\n"},
+    {"name": "xor_sigmoid_output", "cell": "train_xor",
+     "source": "def train_xor(X, y):\n"
+               "    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1), nn.Sigmoid())\n"
+               "    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)\n"
+               "    loss_fn = nn.BCELoss()\n    for _ in range(300):\n"
+               "        optimizer.zero_grad()\n        loss = loss_fn(model(X).squeeze(-1), y)\n"
+               "        loss.backward()\n        optimizer.step()\n    return model\n"},
+]
