@@ -42,7 +42,7 @@ fi
 if docker info >/dev/null 2>&1; then
     say "engine already running"
 else
-    if pgrep -x dockerd >/dev/null 2>&1; then
+    if [ -s /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
         say "dockerd is running but not answering yet; waiting"
     else
         say "starting dockerd (log: $log)"
@@ -61,7 +61,7 @@ else
         waited_ms=$((waited_ms + delay_ms))
         delay_ms=$((delay_ms * 2)); [ "$delay_ms" -le 4000 ] || delay_ms=4000
     done
-    say "engine up after ~$((waited_ms / 1000))s"
+    say "engine up after $((waited_ms / 1000)).$(( (waited_ms % 1000) / 100 ))s"
 fi
 
 # --- 3. base image -----------------------------------------------------------
