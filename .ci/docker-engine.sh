@@ -55,7 +55,7 @@ else
     waited_ms=0
     until docker info >/dev/null 2>&1; do
         if [ "$waited_ms" -ge $((wait_s * 1000)) ]; then
-            die "dockerd did not answer within ${wait_s}s; last log lines: $(tail -n 3 "$log" 2>/dev/null | tr '\n' ' ')"
+            die "dockerd did not answer within ${wait_s}s (see $log)"
         fi
         sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
         waited_ms=$((waited_ms + delay_ms))
