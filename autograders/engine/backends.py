@@ -1,0 +1,577 @@
+"""Sandbox backends: run the executor (run_notebook.py) on one notebook, in isolation.
+
+Both backends get the same payload on stdin (a tar of ``job.json`` + ``files/``) and give
+back the executor's JSON-line events on stdout, so no host path is shared with the sandbox
+(the docker backend works the same when the grader itself runs in a container and talks
+to the host's engine). Each backend owns its limits:
+
+* ``docker``: ``docker run -i --network none --read-only`` with a size-limited tmpfs /tmp,
+  ``--memory`` (= ``--memory-swap``), ``--pids-limit``, ``--cpus``, all capabilities dropped,
+  ``no-new-privileges``, an unprivileged uid, ``--gpus`` only when configured, the student
+  image; the executor source is passed with ``python -c`` so any student image works.
+* ``bwrap``: bubblewrap with every namespace unshared (no network), read-only binds of
+  /usr, the grader's Python environment and the ``autograders`` package only, a
+  size-limited tmpfs /tmp, ``--die-with-parent``; memory (RLIMIT_DATA / RLIMIT_AS),
+  processes (RLIMIT_NPROC, counted per sandbox thanks to the user namespace) and file size
+  are limited by the executor before the kernel starts. Run as root, the sandbox first
+  drops to ``nobody``.
+
+The wall-clock limit is enforced here, outside the sandbox, by killing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import run_notebook
+
+GiB = 1024**3
+MiB = 1024**2
+NOBODY = 65534
+MAX_EVENT_BYTES = 256 * MiB  # the executor caps outputs; this only guards the grader
+EXECUTOR_PATH = Path(run_notebook.__file__)
+AUTOGRADERS_DIR = EXECUTOR_PATH.parents[1]
+
+
+class SandboxUnavailable(Exception):
+    """No sandbox can run here; the message says why in one line."""
+
+
+@dataclass
+class Limits:
+    """What one sandboxed execution may use. Sizes in bytes, times in seconds."""
+
+    cell_timeout: int = 300
+    wall_timeout: int = 1800
+    memory: int = 2 * GiB
+    pids: int = 256
+    cpus: float = 1.0
+    tmp_size: int = 1 * GiB
+    output_limit: int = 1 * MiB
+    total_output_limit: int = 8 * MiB
+    output_hard_limit: int = 64 * MiB
+    # bwrap only: torch maps ~3 GiB of address space just by being imported, so the
+    # RLIMIT_AS backstop is the memory limit plus this much (RLIMIT_DATA is the real limit).
+    address_space_headroom: int = 6 * GiB
+    probe: bool = True
+
+    def describe_memory(self) -> str:
+        return run_notebook.human_bytes(self.memory)
+
+    def describe_wall(self) -> str:
+        return f"{self.wall_timeout} s"
+
+
+@dataclass
+class RunResult:
+    """What came out of one sandbox run."""
+
+    events: list = field(default_factory=list)
+    returncode: int | None = None
+    timed_out: bool = False
+    oom_killed: bool = False
+    infra_error: str = ""  # non-empty: the sandbox itself failed (retry may help)
+    refused: str = ""  # non-empty: the submission cannot be run (its own fault)
+    stderr_tail: str = ""
+    wall_seconds: float = 0.0
+    backend: str = ""
+
+    def event(self, kind: str) -> dict | None:
+        return next((e for e in self.events if e.get("ev") == kind), None)
+
+    @property
+    def exec_seconds(self) -> float:
+        end = self.event("end")
+        if end:
+            return float(end.get("exec_seconds") or 0)
+        return sum(float(e.get("seconds") or 0) for e in self.events if e.get("ev") == "done")
+
+    def failure(self, limits: Limits) -> dict | None:
+        """The failure to report in the notebook (None: the executor ended normally)."""
+        if self.timed_out:
+            return {"reason": "timeout", "detail": ""}
+        if self.oom_killed:
+            return {"reason": "oom", "detail": ""}
+        if self.refused:
+            return {"reason": "refused", "detail": self.refused}
+        if self.event("end"):
+            return None
+        stop = self.event("stop")
+        if stop:
+            return {"reason": stop.get("reason", "died"), "detail": stop.get("detail", "")}
+        return {"reason": "sandbox", "detail": "the grading sandbox ended unexpectedly"}
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> RunResult:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def job_spec(nb: dict, limits: Limits, backend: str) -> dict:
+    """job.json for the executor."""
+    job = {
+        "notebook": nb,
+        "cell_timeout": limits.cell_timeout,
+        "output_limit": limits.output_limit,
+        "total_output_limit": limits.total_output_limit,
+        "output_hard_limit": limits.output_hard_limit,
+        "probe": limits.probe,
+        "memory": limits.memory,
+        "rlimit_fsize": limits.tmp_size,
+        "kernel_env": {"NBGRADER_EXECUTION": "autograde"},
+    }
+    if backend == "bwrap":
+        job["nproc"] = limits.pids
+        job["rlimit_data"] = limits.memory
+        job["rlimit_as"] = limits.memory + limits.address_space_headroom
+        job["trusted_roots"] = ["/opt/coursehub/lib/"]
+    return job
+
+
+def iter_files(files_dir: Path | None):
+    """(relative path, absolute path) of the submission's supporting files (no notebooks)."""
+    if files_dir is None or not Path(files_dir).is_dir():
+        return
+    root = Path(files_dir)
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".ipynb_checkpoints") or part == "__pycache__" for part in rel.parts):
+            continue
+        if path.is_symlink() or not path.is_file():
+            continue
+        if path.suffix == ".ipynb" or rel.as_posix() == "timestamp.txt":
+            continue
+        yield rel.as_posix(), path
+
+
+def write_payload(stream, job: dict, files_dir: Path | None) -> None:
+    with tarfile.open(fileobj=stream, mode="w|") as tar:
+        data = json.dumps(job).encode("utf-8")
+        info = tarfile.TarInfo("job.json")
+        info.size = len(data)
+        info.mode = 0o644
+        tar.addfile(info, _BytesReader(data))
+        for rel, path in iter_files(files_dir):
+            info = tarfile.TarInfo(f"files/{rel}")
+            info.size = path.stat().st_size
+            info.mode = 0o644
+            with open(path, "rb") as f:
+                tar.addfile(info, f)
+
+
+class _BytesReader:
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            n = len(self.data) - self.pos
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += len(chunk)
+        return chunk
+
+
+def kernel_environment(cpus: float) -> dict[str, str]:
+    threads = str(max(1, int(cpus)))
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp/home",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "COURSEHUB_WORKDIR": "/tmp/work",
+        "IPYTHONDIR": "/tmp/ipython",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "JUPYTER_RUNTIME_DIR": "/tmp/runtime",
+        "JUPYTER_CONFIG_DIR": "/tmp/jupyter-config",
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "NBGRADER_EXECUTION": "autograde",
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class Backend:
+    name = "?"
+
+    def __init__(self, limits: Limits, gpu: str = "", datasets: str = ""):
+        self.limits = limits
+        self.gpu = gpu  # "" (none), "all", or a device id for this run
+        self.datasets = datasets
+
+    def check(self) -> None:
+        """Raise SandboxUnavailable with a one-line reason when this backend cannot run."""
+        raise NotImplementedError
+
+    def command(self, name: str) -> list[str]:
+        raise NotImplementedError
+
+    def kill(self, proc: subprocess.Popen, name: str) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def after(self, result: RunResult, name: str) -> None:
+        """Backend-specific post-mortem (docker: OOM flag, container removal)."""
+
+    def classify_start_failure(self, result: RunResult) -> str:
+        tail = result.stderr_tail.strip().splitlines()
+        return tail[-1] if tail else f"exit status {result.returncode}"
+
+    def run(self, nb: dict, files_dir: Path | None) -> RunResult:
+        """Execute one merged notebook; never raises for anything the notebook does."""
+        limits = self.limits
+        job = job_spec(nb, limits, self.name)
+        name = f"coursehub-grade-{uuid.uuid4().hex[:12]}"
+        result = RunResult(backend=self.name)
+        started = time.monotonic()
+        try:
+            cmd = self.command(name)
+            proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except (OSError, SandboxUnavailable) as exc:
+            result.infra_error = f"cannot start the {self.name} sandbox: {exc}"
+            return result
+
+        def feed():
+            try:
+                write_payload(proc.stdin, job, files_dir)
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+            finally:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
+
+        stderr_chunks: list[bytes] = []
+
+        def drain_stderr():
+            total = 0
+            for chunk in iter(lambda: proc.stderr.read(8192), b""):
+                stderr_chunks.append(chunk)
+                total += len(chunk)
+                while total > 16384 and len(stderr_chunks) > 1:
+                    total -= len(stderr_chunks.pop(0))
+
+        overflow = threading.Event()
+
+        def read_events():
+            total = 0
+            for line in proc.stdout:
+                total += len(line)
+                if total > MAX_EVENT_BYTES:
+                    overflow.set()
+                    self.kill(proc, name)
+                    break
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict):
+                    result.events.append(event)
+
+        threads = [
+            threading.Thread(target=feed, daemon=True),
+            threading.Thread(target=drain_stderr, daemon=True),
+            threading.Thread(target=read_events, daemon=True),
+        ]
+        for t in threads:
+            t.start()
+        try:
+            proc.wait(timeout=limits.wall_timeout)
+        except subprocess.TimeoutExpired:
+            result.timed_out = True
+            self.kill(proc, name)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        for t in threads[1:]:
+            t.join(timeout=10)
+        result.returncode = proc.returncode
+        result.stderr_tail = b"".join(stderr_chunks).decode("utf-8", "replace")[-4000:]
+        result.wall_seconds = time.monotonic() - started
+        self.after(result, name)
+        if overflow.is_set():
+            result.refused = "the notebook's output overwhelmed the grader"
+        self._classify(result)
+        return result
+
+    def _classify(self, result: RunResult) -> None:
+        fatal = result.event("fatal")
+        if fatal and fatal.get("stage") == "payload":
+            result.refused = fatal.get("msg", "the submission is too large")
+            return
+        if fatal:
+            result.infra_error = f"{self.name} sandbox: {fatal.get('stage')}: {fatal.get('msg')}"
+            return
+        if result.event("ready") is None and not result.refused:
+            # nothing of the student's ran yet: the sandbox itself failed (or was too slow)
+            why = "timed out while starting" if result.timed_out else self.classify_start_failure(
+                result
+            )
+            result.infra_error = f"{self.name} sandbox did not start: {why}"
+            result.timed_out = False
+
+
+class BwrapBackend(Backend):
+    """bubblewrap (local mode): namespaces + read-only binds + rlimits set by the executor."""
+
+    name = "bwrap"
+    bwrap = "bwrap"
+
+    def check(self) -> None:
+        if shutil.which(self.bwrap) is None:
+            raise SandboxUnavailable(
+                "bubblewrap is not installed (apt-get install bubblewrap)"
+            )
+        probe = subprocess.run(
+            [*self._prefix(), self.bwrap, "--unshare-all", "--unshare-user", "--die-with-parent",
+             "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "/bin/true"],
+            capture_output=True,
+            text=True,
+        )
+        if probe.returncode != 0:
+            why = (probe.stderr.strip().splitlines() or ["unknown error"])[-1]
+            raise SandboxUnavailable(f"bubblewrap cannot create a sandbox here: {why}")
+
+    @staticmethod
+    def _prefix() -> list[str]:
+        if os.geteuid() == 0:
+            return [
+                "setpriv",
+                f"--reuid={NOBODY}",
+                f"--regid={NOBODY}",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--",
+            ]
+        return []
+
+    def command(self, name: str) -> list[str]:
+        limits = self.limits
+        python = sys.executable
+        binds: list[str] = []
+        roots = {Path("/usr")}
+        for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+            p = Path(prefix).resolve()
+            if not any(p == r or r in p.parents for r in roots):
+                roots.add(p)
+                binds += ["--ro-bind", str(p), str(p)]
+        if Path(sys.prefix) != Path(sys.prefix).resolve():
+            binds += ["--ro-bind", sys.prefix, sys.prefix]
+        for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts", "/etc/ssl/certs",
+                    "/etc/alternatives", "/etc/mime.types"):
+            binds += ["--ro-bind-try", etc, etc]
+        if self.datasets and Path(self.datasets).is_dir():
+            binds += ["--ro-bind", self.datasets, "/srv/datasets"]
+        if self.gpu:
+            for dev in sorted(Path("/dev").glob("nvidia*")):
+                binds += ["--dev-bind-try", str(dev), str(dev)]
+        env = kernel_environment(limits.cpus)
+        env["PYTHONPATH"] = "/opt/coursehub/lib"
+        if self.datasets:
+            env["COURSEHUB_DATASETS"] = "/srv/datasets"
+        if self.gpu and self.gpu != "all":
+            env["CUDA_VISIBLE_DEVICES"] = self.gpu
+        env_args: list[str] = []
+        for key, value in env.items():
+            env_args += ["--setenv", key, value]
+        usr_links = []
+        for link in ("bin", "lib", "lib64", "sbin"):
+            target = Path("/") / link
+            if target.is_symlink():
+                usr_links += ["--symlink", os.readlink(target), f"/{link}"]
+        return [
+            *self._prefix(),
+            self.bwrap,
+            "--unshare-all",
+            "--unshare-user",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            *usr_links,
+            *binds,
+            "--ro-bind",
+            str(AUTOGRADERS_DIR),
+            "/opt/coursehub/lib/autograders",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            str(limits.tmp_size),
+            "--tmpfs",
+            "/tmp",
+            "--dir",
+            "/tmp/home",
+            "--chdir",
+            "/tmp",
+            "--clearenv",
+            *env_args,
+            python,
+            "-P",
+            "-m",
+            "autograders.engine.run_notebook",
+            "--stdio",
+        ]
+
+
+class DockerBackend(Backend):
+    """One throwaway container per notebook, from the student image."""
+
+    name = "docker"
+    docker = "docker"
+    user = f"{NOBODY}:{NOBODY}"
+
+    def __init__(self, limits: Limits, image: str, gpu: str = "", datasets: str = ""):
+        super().__init__(limits, gpu, datasets)
+        self.image = image
+        self._removals: list[subprocess.Popen] = []
+
+    def check(self) -> None:
+        if shutil.which(self.docker) is None:
+            raise SandboxUnavailable("the docker command is not installed")
+        info = subprocess.run(
+            [self.docker, "image", "inspect", "--format", "{{.Id}}", self.image],
+            capture_output=True,
+            text=True,
+        )
+        if info.returncode != 0:
+            err = info.stderr.strip()
+            if "No such image" in err or "No such object" in err:
+                raise SandboxUnavailable(
+                    f"the student image {self.image} is not built "
+                    "(docker build -t IMAGE -f docker/student/Dockerfile .)"
+                )
+            why = (err.splitlines() or ["unknown error"])[-1]
+            raise SandboxUnavailable(f"the Docker engine is not reachable: {why}")
+
+    def command(self, name: str) -> list[str]:
+        limits = self.limits
+        source = EXECUTOR_PATH.read_text()
+        env = kernel_environment(limits.cpus)
+        env.pop("PATH")  # the image's PATH finds its venv
+        args = [
+            self.docker,
+            "run",
+            "-i",
+            "--name",
+            name,
+            "--label",
+            "coursehub.autograde=1",
+            "--network",
+            "none",
+            "--read-only",
+            "--tmpfs",
+            f"/tmp:rw,nosuid,nodev,size={limits.tmp_size},mode=1777",
+            "--memory",
+            str(limits.memory),
+            "--memory-swap",
+            str(limits.memory),
+            "--pids-limit",
+            str(limits.pids),
+            "--cpus",
+            f"{limits.cpus:g}",
+            "--user",
+            self.user,
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--init",
+            "--log-driver",
+            "none",
+            "--ulimit",
+            "core=0",
+            "--workdir",
+            "/tmp",
+        ]
+        if self.gpu:
+            args += ["--gpus", "all" if self.gpu == "all" else f"device={self.gpu}"]
+        if self.datasets:
+            args += ["--mount", f"type=volume,src={self.datasets},dst=/srv/datasets,readonly"]
+            env["COURSEHUB_DATASETS"] = "/srv/datasets"
+        for key, value in env.items():
+            args += ["-e", f"{key}={value}"]
+        return [*args, "--entrypoint", "python", self.image, "-P", "-c", source, "--stdio"]
+
+    def kill(self, proc, name):
+        subprocess.run([self.docker, "kill", name], capture_output=True)
+        super().kill(proc, name)
+
+    def after(self, result: RunResult, name: str) -> None:
+        if result.returncode not in (0, None) or not result.event("end"):
+            inspect = subprocess.run(
+                [self.docker, "inspect", "--format", "{{.State.OOMKilled}}", name],
+                capture_output=True,
+                text=True,
+            )
+            result.oom_killed = inspect.stdout.strip() == "true"
+        self._removals = [p for p in self._removals if p.poll() is None]
+        self._removals.append(
+            subprocess.Popen(
+                [self.docker, "rm", "-f", name],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+
+    def classify_start_failure(self, result: RunResult) -> str:
+        lines = [ln for ln in result.stderr_tail.strip().splitlines() if ln.strip()]
+        if result.returncode in (125, 126, 127) and lines:
+            return re.sub(r"^docker: ", "", lines[-1])
+        return lines[-1] if lines else f"exit status {result.returncode}"
+
+    def close(self) -> None:
+        for p in self._removals:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+BACKENDS = ("docker", "bwrap")
+
+
+def make_backend(
+    kind: str,
+    limits: Limits,
+    image: str = "coursehub/student:latest",
+    gpu: str = "",
+    datasets: str = "",
+) -> Backend:
+    if kind == "docker":
+        return DockerBackend(limits, image=image, gpu=gpu, datasets=datasets)
+    if kind == "bwrap":
+        return BwrapBackend(limits, gpu=gpu, datasets=datasets)
+    raise SandboxUnavailable(f"unknown sandbox {kind!r} (expected docker or bwrap)")

@@ -1,0 +1,434 @@
+"""Autograde many submissions at once, each in its own sandbox, gradebook writes serialised.
+
+Three steps, overlapped:
+
+1. a *dry pass*: ``nbgrader autograde`` against a scratch copy of the gradebook and a
+   scratch ``autograded`` folder, with ``SandboxExecute`` in spool mode: nbgrader merges
+   every submission with the instructor's cells exactly as it will for real and we queue
+   each merged notebook (nothing is executed; the real gradebook is not touched);
+2. N workers take queued notebooks as they appear and run each in a sandbox (retrying once
+   when the sandbox itself failed), storing the outcome under a hash of the merged input;
+3. the *real pass*: one serial ``nbgrader autograde`` against the real gradebook, with
+   ``SandboxExecute`` in replay mode picking up each stored outcome as soon as it exists.
+   It starts when the dry pass ends and runs while the workers finish.
+
+nbgrader decides what to grade (``--force``, timestamps, ``--student``) in both passes the
+same way, so re-running is idempotent: what was graded is skipped, what failed for
+infrastructure reasons is graded again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import sandbox_execute as sx
+from .backends import RunResult, SandboxUnavailable
+
+STATUS_TEXT = {
+    "ok": "graded",
+    "timeout": "graded (time limit exceeded)",
+    "unresponsive": "graded (time limit exceeded)",
+    "oom": "graded (memory limit exceeded)",
+    "died": "graded (the kernel died)",
+    "sandbox": "graded (the sandbox died)",
+    "refused": "graded (not runnable)",
+    "tampering": "graded (tampering detected)",
+    "infra": "FAILED (infrastructure; not graded)",
+}
+
+
+@dataclass
+class Outcome:
+    student: str
+    notebook: str
+    status: str
+    detail: str = ""
+    wall_seconds: float = 0.0
+    exec_seconds: float = 0.0
+    attempts: int = 1
+
+
+@dataclass
+class Summary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    total_seconds: float = 0.0
+    nbgrader_failed: str = ""
+    jobs: int = 1
+    sandbox: str = ""
+
+    def count(self, *statuses: str) -> int:
+        return sum(o.status in statuses for o in self.outcomes)
+
+    @property
+    def infra_failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "infra"]
+
+    def line(self) -> str:
+        graded = len(self.outcomes) - self.count("infra")
+        parts = [f"{graded} graded"]
+        for label, statuses in (
+            ("timed out", ("timeout", "unresponsive")),
+            ("over the memory limit", ("oom",)),
+            ("kernel died", ("died", "sandbox")),
+            ("tampering detected", ("tampering",)),
+            ("not runnable", ("refused",)),
+        ):
+            n = self.count(*statuses)
+            if n:
+                parts.append(f"{n} {label}")
+        parts.append(f"{self.count('infra')} failed (infrastructure)")
+        return (
+            f"{', '.join(parts)} in {self.total_seconds:.1f} s "
+            f"({self.jobs} {self.sandbox} sandbox{'es' if self.jobs != 1 else ''} at once)"
+        )
+
+
+def default_jobs(settings: dict | None = None) -> int:
+    """One sandbox per core, or per GPU when grading on GPUs."""
+    if settings and settings.get("gpus"):
+        n = len(gpu_ids(settings["gpus"]))
+        if n:
+            return n
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def gpu_ids(gpus: str) -> list[str]:
+    if gpus and gpus != "all":
+        return [g.strip() for g in gpus.split(",") if g.strip()]
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")]
+
+
+class Progress:
+    """A one-line bar on a TTY, plain lines otherwise."""
+
+    def __init__(self, stream=None, expected: int = 0):
+        self.stream = stream or sys.stdout
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.expected = expected
+        self.done = 0
+        self.running: set[str] = set()
+        self.lock = threading.Lock()
+
+    def _bar(self) -> str:
+        total = max(self.expected, self.done + len(self.running), 1)
+        width = 24
+        filled = int(width * self.done / total)
+        names = ", ".join(sorted(self.running)[:3]) + ("..." if len(self.running) > 3 else "")
+        return f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{total}  running: {names}"
+
+    def _print(self, line: str) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line + "\n" + self._bar())
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def start(self, name: str) -> None:
+        with self.lock:
+            self.running.add(name)
+            if self.tty:
+                self.stream.write("\r\x1b[K" + self._bar())
+                self.stream.flush()
+
+    def note(self, line: str) -> None:
+        with self.lock:
+            self._print(f"coursehub:   {line}")
+
+    def finish(self, name: str, outcome: Outcome) -> None:
+        with self.lock:
+            self.running.discard(name)
+            self.done += 1
+            total = max(self.expected, self.done)
+            text = STATUS_TEXT.get(outcome.status, outcome.status)
+            detail = f": {outcome.detail}" if outcome.detail and outcome.status != "ok" else ""
+            self._print(
+                f"coursehub: [{self.done:>{len(str(total))}}/{total}] {name}: {text}"
+                f"{detail} ({outcome.wall_seconds:.1f} s)"
+            )
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def outcome_from(record: dict, student: str, notebook: str, settings: dict) -> Outcome:
+    result = RunResult.from_json(record["result"])
+    if result.infra_error:
+        return Outcome(student, notebook, "infra", result.infra_error, result.wall_seconds,
+                       0.0, record.get("attempts", 1))
+    failure = result.failure(sx.Limits(**settings["limits"]))
+    tamper = result.event("tamper")
+    status = failure["reason"] if failure else ("tampering" if tamper else "ok")
+    detail = ""
+    if failure:
+        detail = failure.get("detail") or {
+            "timeout": f"time limit of {settings['limits']['wall_timeout']} s",
+            "oom": f"memory limit of {sx.Limits(**settings['limits']).describe_memory()}",
+        }.get(status, "")
+    elif tamper:
+        detail = "; ".join(tamper.get("what") or [])[:200]
+    return Outcome(student, notebook, status, detail, result.wall_seconds,
+                   result.exec_seconds, record.get("attempts", 1))
+
+
+class GradingRun:
+    """One ``coursehub autograde``: dry pass, parallel sandboxes, real pass."""
+
+    def __init__(
+        self,
+        course,
+        assignment_id: str,
+        nbgrader_args: list[str] | None = None,
+        jobs: int | None = None,
+        sandbox: str | None = None,
+        image: str | None = None,
+        force: bool = False,
+        stream=None,
+        keep: bool = False,
+    ):
+        self.course = course
+        self.assignment_id = assignment_id
+        self.nbgrader_args = list(nbgrader_args or [])
+        self.jobs = jobs
+        self.sandbox = sandbox
+        self.image = image
+        self.force = force
+        self.stream = stream or sys.stdout
+        self.keep = keep or bool(os.environ.get("COURSEHUB_KEEP_GRADING_DIR"))
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.rel_dir = Path(".coursehub-autograde") / f"{assignment_id}-{stamp}-{os.getpid()}"
+        self.run_dir = Path(course.root) / self.rel_dir
+
+    # -- environment ---------------------------------------------------------------------
+    def env(self, mode: str) -> dict[str, str]:
+        env = {
+            sx.MODE_ENV: mode,
+            sx.DIR_ENV: str(self.run_dir),
+            sx.DRIVER_ENV: str(os.getpid()),
+        }
+        if self.sandbox:
+            env[sx.SANDBOX_ENV] = self.sandbox
+        if self.image:
+            env[sx.IMAGE_ENV] = self.image
+        return env
+
+    def _own(self, path: Path) -> None:
+        user = getattr(self.course, "grader_user", None)
+        if user and os.geteuid() == 0:
+            shutil.chown(path, user, user)
+
+    def prepare(self) -> None:
+        for sub in ("", "spool", "cache"):
+            d = self.run_dir / sub
+            d.mkdir(parents=True, exist_ok=True)
+            self._own(d)
+            if sub == "":
+                self._own(d.parent)
+        gradebook = Path(self.course.root) / "gradebook.db"
+        if gradebook.exists():
+            shutil.copy2(gradebook, self.run_dir / "gradebook.db")
+            self._own(self.run_dir / "gradebook.db")
+        # nbgrader skips what it graded already unless --force: give the dry pass the
+        # same view (folders + timestamps) of what exists, so both passes agree.
+        scratch = self.run_dir / "autograded"
+        scratch.mkdir(exist_ok=True)
+        self._own(scratch)
+        if not self.force:
+            for existing in sorted(Path(self.course.root).glob(f"autograded/*/{self.assignment_id}")):
+                target = scratch / existing.parent.name / existing.name
+                target.mkdir(parents=True, exist_ok=True)
+                stamp = existing / "timestamp.txt"
+                if stamp.exists():
+                    shutil.copy2(stamp, target / "timestamp.txt")
+                for d in (target.parent, target):
+                    self._own(d)
+
+    def expected_count(self) -> int:
+        students = [
+            p.parent.name
+            for p in Path(self.course.root).glob(f"submitted/*/{self.assignment_id}")
+            if p.is_dir()
+        ]
+        for a in self.nbgrader_args:
+            if a.startswith("--student="):
+                students = [s for s in students if s == a.split("=", 1)[1]]
+            if a.startswith("--CourseDirectory.student_id_exclude="):
+                excluded = set(a.split("=", 1)[1].split(","))
+                students = [s for s in students if s not in excluded]
+        if not self.force:
+            students = [s for s in students if self._needs_grading(s)]
+        return len(students)
+
+    def _needs_grading(self, student: str) -> bool:
+        dest = Path(self.course.root) / "autograded" / student / self.assignment_id
+        if not dest.exists():
+            return True
+        src = Path(self.course.root) / "submitted" / student / self.assignment_id
+        try:
+            return (src / "timestamp.txt").read_text() > (dest / "timestamp.txt").read_text()
+        except OSError:
+            return False
+
+    def nbgrader(self, mode: str, extra: list[str]):
+        args = ["autograde", self.assignment_id, *self.nbgrader_args, *extra]
+        if self.force:
+            args.append("--force")
+        return self.course.nbgrader(*args, check=False, env=self.env(mode))
+
+    # -- the run -------------------------------------------------------------------------
+    def check_sandbox(self) -> dict:
+        """The settings nbgrader will use, and a clear refusal when no sandbox can run."""
+        from traitlets.config import Config
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = Config()
+        path = Path(self.course.root) / "nbgrader_config.py"
+        if path.exists():
+            config = PyFileConfigLoader(path.name, str(path.parent)).load_config()
+        overrides = {k: v for k, v in self.env("").items() if k in (sx.SANDBOX_ENV, sx.IMAGE_ENV)}
+        saved = {k: os.environ.get(k) for k in overrides}
+        os.environ.update(overrides)
+        try:
+            settings = sx.SandboxExecute(config=config).settings()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        sx.make_backend_for(settings).check()
+        return settings
+
+    def run(self) -> Summary:
+        started = time.monotonic()
+        settings = self.check_sandbox()  # raises SandboxUnavailable
+        jobs = self.jobs or default_jobs(settings)
+        summary = Summary(jobs=jobs, sandbox=settings["sandbox"])
+        self.prepare()
+        progress = Progress(self.stream, self.expected_count())
+        slots: queue.Queue = queue.Queue()
+        gpus = gpu_ids(settings["gpus"]) if settings.get("gpus") else []
+        for i in range(jobs):
+            slots.put(gpus[i % len(gpus)] if gpus else "")
+        outcomes_lock = threading.Lock()
+        submitted: dict[str, str] = {}  # key -> student label
+
+        def work(record: dict) -> None:
+            label = record["student"]
+            if record.get("notebook_id") and record["notebook_id"] != self.assignment_id:
+                label += f"/{record['notebook_id']}"
+            progress.start(label)
+            slot = slots.get()
+            try:
+                rec = sx.execute(
+                    record["notebook"],
+                    record["files_dir"],
+                    record["settings"],
+                    gpu_slot=slot,
+                    on_retry=lambda why: progress.note(f"{label}: {why}; retrying once"),
+                )
+            except SandboxUnavailable as exc:
+                rec = {"result": RunResult(infra_error=str(exc)).to_json(), "attempts": 1}
+            except Exception as exc:  # never leave the real pass waiting
+                rec = {
+                    "result": RunResult(infra_error=f"{type(exc).__name__}: {exc}").to_json(),
+                    "attempts": 1,
+                }
+            finally:
+                slots.put(slot)
+            sx.write_result(self.run_dir, record["key"], rec)
+            outcome = outcome_from(rec, record["student"], record.get("notebook_id") or "",
+                                   record["settings"])
+            with outcomes_lock:
+                summary.outcomes.append(outcome)
+            progress.finish(label, outcome)
+
+        dry_result: dict = {}
+
+        def dry_pass():
+            dry_result["proc"] = self.nbgrader(
+                "spool",
+                [
+                    f"--CourseDirectory.autograded_directory={self.rel_dir / 'autograded'}",
+                    f"--CourseDirectory.db_url=sqlite:///{self.run_dir / 'gradebook.db'}",
+                ],
+            )
+
+        real_result: dict = {}
+
+        def real_pass():
+            real_result["proc"] = self.nbgrader("replay", [])
+
+        dry = threading.Thread(target=dry_pass, daemon=True)
+        real = threading.Thread(target=real_pass, daemon=True)
+        seen: set[str] = set()
+        futures = []
+        try:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                dry.start()
+                while True:
+                    dry_done = not dry.is_alive()
+                    for path in sorted((self.run_dir / "spool").glob("*.json")):
+                        if path.name in seen:
+                            continue
+                        seen.add(path.name)
+                        record = json.loads(path.read_text())
+                        if record["key"] in submitted:
+                            continue  # identical input already queued: one execution
+                        submitted[record["key"]] = record["student"]
+                        futures.append(pool.submit(work, record))
+                    if dry_done:
+                        if not real.is_alive() and "proc" not in real_result:
+                            real.start()
+                        if all(f.done() for f in futures):
+                            break
+                    time.sleep(0.05)
+                for f in futures:
+                    f.result()
+            (self.run_dir / "cache" / "DONE").write_text("done\n")
+            real.join()
+        finally:
+            progress.close()
+            if not self.keep:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+                try:
+                    self.run_dir.parent.rmdir()
+                except OSError:
+                    pass
+        proc = real_result.get("proc")
+        dry_proc = dry_result.get("proc")
+        if dry_proc is not None and dry_proc.returncode != 0 and not futures:
+            summary.nbgrader_failed = _last_error(dry_proc.stderr)
+        elif proc is not None and proc.returncode != 0:
+            summary.nbgrader_failed = _last_error(proc.stderr)
+        summary.total_seconds = time.monotonic() - started
+        return summary
+
+
+def _last_error(stderr: str) -> str:
+    lines = [ln.strip() for ln in (stderr or "").splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "[ERROR]" in ln or "Error" in ln]
+    return (errors or lines or ["no output"])[-1]
+
+
+def autograde(course, assignment_id: str, **kwargs) -> Summary:
+    """Grade an assignment's submissions in parallel sandboxes (see GradingRun)."""
+    return GradingRun(course, assignment_id, **kwargs).run()
