@@ -27,22 +27,21 @@ def configure(c, s: Settings) -> None:
             "COURSEHUB_EXCHANGE_ROOT": str(s.exchange_root),
         }
     else:
+        name = s.get("COURSEHUB_NAME", "coursehub")
         c.JupyterHub.spawner_class = "coursehub.spawners.DockerCourseSpawner"
         c.DockerSpawner.image = s.get("COURSEHUB_STUDENT_IMAGE", "coursehub/student:latest")
-        c.DockerSpawner.network_name = s.get("COURSEHUB_NETWORK", "coursehub")
-        c.DockerSpawner.name_template = "coursehub-{username}"
+        c.DockerSpawner.network_name = name
+        c.DockerSpawner.name_template = name + "-{username}"
         # The hub reaches student containers over the private network, not host ports.
         c.DockerSpawner.use_internal_ip = True
         # Containers are disposable; everything a student keeps is in their volume.
         c.DockerSpawner.remove = True
         c.DockerSpawner.pull_policy = "never"
         c.DockerSpawner.volumes = {
-            "coursehub-home-{username}": "/home/jovyan",
-            s.get("COURSEHUB_EXCHANGE_VOLUME", "coursehub-exchange"): IMAGE_EXCHANGE,
+            name + "-home-{username}": "/home/jovyan",
+            name + "-exchange": IMAGE_EXCHANGE,
         }
-        c.DockerSpawner.read_only_volumes = {
-            s.get("COURSEHUB_DATASETS_VOLUME", "coursehub-datasets"): "/srv/datasets",
-        }
+        c.DockerSpawner.read_only_volumes = {name + "-datasets": "/srv/datasets"}
         c.DockerSpawner.mem_limit = s.get("COURSEHUB_MEM_LIMIT", "8G")
         c.DockerSpawner.cpu_limit = float(s.get("COURSEHUB_CPU_LIMIT", "2"))
         # DataLoader workers share tensors through /dev/shm; Docker's 64 MB default breaks them.

@@ -15,8 +15,9 @@ from . import content
 from .accounts import chown_tree
 from .collect import forged_submissions, quarantine
 from .errors import CoursehubError
+from .paths import REPO_ROOT
 from .roster import Student, check_username, read_roster
-from .settings import REPO_ROOT, Settings, load_settings
+from .settings import Settings, load_settings
 from .setup import course as course_for
 from .setup import prepare
 
@@ -215,6 +216,15 @@ def cmd_doctor(settings: Settings, args) -> int:
     return 1 if failed else 0
 
 
+def cmd_datasets(settings: Settings, args) -> int:
+    from .datasets import datasets_root, fill_mnist
+
+    dest = Path(args.dest) if args.dest else datasets_root(settings.env)
+    written = fill_mnist(dest, Path(args.from_dir), force=args.force)
+    say(f"MNIST ready in {dest}/MNIST/raw ({len(written)} file(s) written)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coursehub", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -264,3 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: say so in one line; the traceback is there on request
+        if os.environ.get("COURSEHUB_DEBUG"):
+            raise
+        print(
+            f"coursehub: error: unexpected {type(exc).__name__}: {exc} "
+            "(set COURSEHUB_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 2

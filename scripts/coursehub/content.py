@@ -10,8 +10,8 @@ import jupytext
 import nbformat
 
 from .errors import CoursehubError
+from .paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_ROOT = REPO_ROOT / "course" / "source"
 NBGRADER_KEYS = {"grade", "grade_id", "locked", "schema_version", "solution", "task"}
 ASSIGNMENT_ID = re.compile(r"^[0-9]{2}_[a-z0-9_]+$")
@@ -21,6 +21,8 @@ _TEXT_FORMAT = "py:percent"
 
 def list_assignments(source_root: Path = SOURCE_ROOT) -> list[str]:
     """Assignment ids (folder names) that hold a notebook source of the same name."""
+    if not source_root.is_dir():
+        raise CoursehubError(f"no course sources at {source_root} (set COURSEHUB_REPO?)")
     return sorted(p.name for p in source_root.iterdir() if (p / f"{p.name}.py").is_file())
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
 
 from .errors import CoursehubError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# The checkout (course sources, hub_config, npm proxy); images that install the package
+# into site-packages say where their copy of the repository is.
+REPO_ROOT = Path(os.environ.get("COURSEHUB_REPO") or Path(__file__).resolve().parents[2])
 NPM_PROXY = REPO_ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CoursehubError
+from .paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 COURSE_ID = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
 MODES = ("local", "docker")
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import time
 
 import nbformat
 import pytest
 from coursehub import content
-from hubkit import Browser, wait_for
+from hubkit import ASSIGNMENT, COURSE, Browser, fetch_and_submit, spawn
 
 pytestmark = pytest.mark.slow
 
-COURSE, ASSIGNMENT = "pytorch101", "01_tensors"
 PASSWORDS = {"alice": "alice-secret-42", "bob": "bob-secret-4242"}
 
 
@@ -45,24 +43,6 @@ def released(hub, alice, tmp_path_factory):
     hub.cli("students", "import", str(roster))
     hub.cli("release", ASSIGNMENT)
     return ASSIGNMENT
-
-
-def spawn(hub, browser, name) -> float:
-    """Start ``name``'s server through the hub and return seconds until it is ready."""
-    started = time.monotonic()
-    response = hub.api("POST", f"/users/{name}/server")
-    assert response.status_code in (201, 202), response.text
-    wait_for(
-        lambda: hub.api("GET", f"/users/{name}").json()["servers"].get("", {}).get("ready"),
-        f"{name}'s server",
-        timeout=180,
-    )
-    elapsed = time.monotonic() - started
-    lab = browser.get(
-        f"/user/{name}/lab"
-    )  # follows the OAuth redirects; sets the server's XSRF cookie
-    assert lab.status_code == 200, lab.status_code
-    return elapsed
 
 
 def test_student_signs_up_is_approved_and_logs_in(alice):
@@ -99,47 +79,6 @@ def test_student_server_spawns_jupyterlab_with_assignment_list(hub, alice):
             ["pgrep", "-a", "-u", hub.system_user("alice")], capture_output=True, text=True
         ).stdout
     ), whoami
-
-
-def fill_with_reference(released_nb, reference_nb):
-    """The released notebook with every solution cell replaced by the reference answer."""
-    answers = {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in reference_nb.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
-    for cell in released_nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    return released_nb
-
-
-def fetch_and_submit(browser, name, answer=None):
-    base = f"/user/{name}"
-    listed = browser.server_call("GET", f"{base}/assignments", params={"course_id": COURSE}).json()
-    assert listed["success"], listed
-    assert ASSIGNMENT in [a["assignment_id"] for a in listed["value"]]
-    fetched = browser.server_call(
-        "POST", f"{base}/assignments/fetch", data={"course_id": COURSE, "assignment_id": ASSIGNMENT}
-    ).json()
-    assert fetched["success"], fetched
-    path = f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-    if answer is not None:
-        model = browser.server_call("GET", f"{base}/api/contents/{path}").json()
-        nb = fill_with_reference(nbformat.from_dict(model["content"]), answer)
-        saved = browser.server_call(
-            "PUT",
-            f"{base}/api/contents/{path}",
-            json={"type": "notebook", "format": "json", "content": nb},
-        )
-        assert saved.status_code == 200, saved.text
-    submitted = browser.server_call(
-        "POST",
-        f"{base}/assignments/submit",
-        data={"course_id": COURSE, "assignment_id": ASSIGNMENT},
-    ).json()
-    assert submitted["success"], submitted
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,148 @@
+"""The docker compose deployment on a real Docker engine, under a throwaway name, for tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import requests
+from hubkit import REPO, free_port_block, wait_for
+
+
+def engine_available() -> bool:
+    return (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    )
+
+
+def compose_command() -> list[str]:
+    """`docker compose` (v2) where it works, else Debian's `docker-compose` 1.29."""
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    raise RuntimeError("neither `docker compose` nor `docker-compose` is installed")
+
+
+class ComposeHub:
+    """``docker compose up -d --build`` with every name prefixed, so nothing real is touched."""
+
+    def __init__(self, admin_password: str = "instructor-pass-9"):
+        self.port = free_port_block(2)
+        self.name = f"chtest{self.port}"
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_password = admin_password
+        self.compose = [*compose_command(), "-p", self.name]
+        self.env = {
+            **os.environ,
+            "COURSEHUB_NAME": self.name,
+            "COURSEHUB_BIND": "127.0.0.1",
+            "COURSEHUB_PORT": str(self.port),
+            "COURSEHUB_ADMIN_PASSWORD": admin_password,
+            "COURSEHUB_MEM_LIMIT": "3G",
+            "COURSEHUB_CPU_LIMIT": "2",
+        }
+        self.hub_container = f"{self.name}-hub"
+
+    def run(self, *args, check=True, timeout=1800, **kwargs) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            list(args),
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            **kwargs,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(args)} failed ({proc.returncode}):\n"
+                f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
+        return proc
+
+    def up(self, build: bool = True) -> ComposeHub:
+        started = time.monotonic()
+        self.run(*self.compose, "up", "-d", *(["--build"] if build else []))
+        print(f"compose up{' --build' if build else ''}: {time.monotonic() - started:.0f} s")
+        self.wait_ready()
+        return self
+
+    def wait_ready(self) -> None:
+        started = time.monotonic()
+        wait_for(self.api_ready, "the hub in docker", timeout=180)
+        print(f"hub ready {time.monotonic() - started:.0f} s after start")
+
+    def api_ready(self) -> bool:
+        return requests.get(self.url + "/hub/api/", timeout=5).status_code == 200
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run("docker", "exec", self.hub_container, "coursehub", *args, check=check)
+
+    def cli_token(self) -> str:
+        return self.run(
+            "docker", "exec", self.hub_container, "cat", "/srv/coursehub/hub/cli-token"
+        ).stdout.strip()
+
+    def api(self, method: str, path: str, **kwargs):
+        headers = {"Authorization": f"token {self.cli_token()}"}
+        return requests.request(
+            method, f"{self.url}/hub/api{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    def user_container(self, name: str) -> str:
+        return f"{self.name}-{name}"
+
+    def exec_as(self, name: str, *cmd: str, uid: int | None = None) -> subprocess.CompletedProcess:
+        """Run ``cmd`` in ``name``'s container as the student's own uid."""
+        uid = uid if uid is not None else self.uid_of(name)
+        return self.run(
+            "docker", "exec", "-u", f"{uid}:{uid}", self.user_container(name), *cmd, check=False
+        )
+
+    def uid_of(self, name: str) -> int:
+        out = self.run("docker", "top", self.user_container(name), "-eo", "pid,uid,cmd").stdout
+        for line in out.splitlines()[1:]:
+            _pid, uid, cmd = line.split(None, 2)
+            if "jupyterhub-singleuser" in cmd and "start.sh" not in cmd:
+                return int(uid)
+        raise AssertionError(f"no jupyterhub-singleuser process in {name}'s container:\n{out}")
+
+    def hub_exec(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run("docker", "exec", self.hub_container, *cmd, check=check)
+
+    def volumes(self) -> list[str]:
+        out = self.run("docker", "volume", "ls", "--format", "{{.Name}}").stdout.split()
+        return sorted(v for v in out if v.startswith(self.name + "-"))
+
+    def logs(self) -> str:
+        parts = [self.run(*self.compose, "logs", "--no-color", "--tail", "150", check=False).stdout]
+        for container in self.run(
+            "docker", "ps", "-a", "--format", "{{.Names}}", check=False
+        ).stdout.split():
+            if container.startswith(self.name + "-") and container != self.hub_container:
+                parts.append(
+                    f"--- {container} ---\n"
+                    + self.run("docker", "logs", "--tail", "60", container, check=False).stderr
+                )
+        return "\n".join(parts)
+
+    def destroy(self) -> None:
+        self.run(*self.compose, "down", "--remove-orphans", check=False)
+        names = self.run(
+            "docker", "ps", "-aq", "--filter", f"name={self.name}-", check=False
+        ).stdout.split()
+        if names:
+            self.run("docker", "rm", "-f", *names, check=False)
+        if self.volumes():
+            self.run("docker", "volume", "rm", *self.volumes(), check=False)
+        self.run("docker", "network", "rm", self.name, check=False)
+
+
+def inspect(obj: str) -> dict:
+    proc = subprocess.run(["docker", "inspect", obj], capture_output=True, text=True)
+    return json.loads(proc.stdout)[0] if proc.returncode == 0 else {}

@@ -1,0 +1,159 @@
+"""The docker compose deployment against a real Docker engine: the whole course flow.
+
+Built and started with the project's own compose file under a throwaway name
+(COURSEHUB_NAME), so containers, volumes and the network never touch a real deployment.
+Skipped only when no engine is reachable and COURSEHUB_REQUIRE_DOCKER is unset.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+import nbformat
+import pytest
+from composekit import ComposeHub, engine_available
+from hubkit import ASSIGNMENT, COURSE, Browser, fetch_and_submit, spawn
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+PASSWORDS = {"alice": "alice-secret-42", "bob": "bob-secret-4242"}
+
+
+@pytest.fixture(scope="module")
+def stack():
+    if not engine_available():
+        if os.environ.get("COURSEHUB_REQUIRE_DOCKER"):
+            pytest.fail(
+                "COURSEHUB_REQUIRE_DOCKER is set but no Docker engine answers `docker info`"
+            )
+        pytest.skip("no Docker engine reachable (set COURSEHUB_REQUIRE_DOCKER=1 to fail instead)")
+    hub = ComposeHub()
+    try:
+        yield hub.up(build=True)
+    finally:
+        print("--- compose logs ---\n" + hub.logs())
+        hub.destroy()
+
+
+@pytest.fixture(scope="module")
+def students(stack, tmp_path_factory):
+    roster = "username,first_name\nalice,Alice\nbob,Bob\n"
+    stack.hub_exec("sh", "-c", f"printf '{roster}' > /tmp/roster.csv")
+    stack.cli("students", "import", "/tmp/roster.csv")
+    browsers = {}
+    for name, password in PASSWORDS.items():
+        browser = Browser(stack)
+        browser.signup(name, password)
+        assert browser.login(name, password), f"{name} cannot log in"
+        browsers[name] = browser
+    return browsers
+
+
+@pytest.fixture(scope="module")
+def spawned(stack, students):
+    seconds = {name: spawn(stack, browser, name) for name, browser in students.items()}
+    print(f"container spawn time (POST server -> ready): {seconds}")
+    return seconds
+
+
+def test_student_container_has_torch_and_falls_back_to_cpu(stack, spawned):
+    probe = stack.exec_as(
+        "alice",
+        "python",
+        "-c",
+        "import torch, torchvision; print(torch.__version__, torch.cuda.is_available())",
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip().endswith("False")
+    hub_log = stack.run("docker", "logs", stack.hub_container).stderr
+    assert hub_log.count("no NVIDIA runtime on the Docker engine; students get CPU only") == 1
+
+
+def test_each_student_runs_as_their_own_uid(stack, spawned):
+    alice, bob = stack.uid_of("alice"), stack.uid_of("bob")
+    assert alice != bob and min(alice, bob) > 20000
+
+
+@pytest.fixture(scope="module")
+def graded(stack, students, spawned, tmp_path_factory):
+    stack.cli("release", ASSIGNMENT)
+    reference_text = stack.hub_exec(
+        "cat", f"/srv/coursehub/courses/{COURSE}/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    ).stdout
+    reference = nbformat.reads(reference_text, as_version=4)
+    fetch_and_submit(students["alice"], "alice", answer=reference)
+    fetch_and_submit(students["bob"], "bob", answer=None)
+    # bob forges a later-dated submission in alice's name from his own container
+    inbound = f"/srv/nbgrader/exchange/{COURSE}/inbound"
+    forged = f"{inbound}/alice+{ASSIGNMENT}+2099-01-01 00:00:00.000000 UTC+x"
+    made = stack.exec_as(
+        "bob", "sh", "-c", f"mkdir '{forged}' && echo '{{}}' > '{forged}/{ASSIGNMENT}.ipynb'"
+    )
+    assert made.returncode == 0, made.stderr
+    collect = stack.cli("collect", ASSIGNMENT)
+    autograde = stack.cli("autograde", ASSIGNMENT)
+    total = sum(
+        c.metadata["nbgrader"].get("points", 0)
+        for c in reference.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    )
+    return {"collect": collect, "autograde": autograde.stdout, "total": total}
+
+
+def test_reference_scores_100_percent_across_containers(graded):
+    total = graded["total"]
+    assert f"alice: {total:g}/{total:g}" in graded["autograde"], graded["autograde"]
+    assert f"bob: 0/{total:g}" in graded["autograde"], graded["autograde"]
+
+
+def test_student_cannot_submit_as_someone_else(graded):
+    assert "claims to be from alice" in graded["collect"].stderr
+
+
+def test_student_cannot_list_or_read_other_submission(stack, graded):
+    inbound = f"/srv/nbgrader/exchange/{COURSE}/inbound"
+    assert stack.exec_as("alice", "ls", inbound).returncode != 0
+    bob_dir = stack.hub_exec(
+        "sh", "-c", f"ls -d /srv/coursehub/exchange/{COURSE}/inbound/bob+*"
+    ).stdout.split("\n")[0]
+    bob_file = (
+        bob_dir.replace("/srv/coursehub/exchange", "/srv/nbgrader/exchange")
+        + f"/{ASSIGNMENT}.ipynb"
+    )
+    read = stack.exec_as("alice", "cat", bob_file)
+    assert read.returncode != 0 and "Permission denied" in read.stderr
+
+
+def test_student_has_no_course_directory_gradebook_or_docker_socket(stack, graded):
+    check = stack.exec_as(
+        "alice",
+        "sh",
+        "-c",
+        "ls /srv/coursehub 2>/dev/null; test -e /var/run/docker.sock && echo socket; "
+        "find / -name gradebook.db -not -path '/proc/*' 2>/dev/null",
+    )
+    assert check.stdout.strip() == "", check.stdout
+
+
+def test_hub_restart_keeps_student_files_and_gradebook(stack, graded, students):
+    stack.run(*stack.compose, "restart", "hub")
+    stack.wait_ready()
+    export = stack.cli("export", "--output=/tmp/grades.csv")
+    assert export.returncode == 0
+    rows = {
+        r["student_id"]: r
+        for r in csv.DictReader(io.StringIO(stack.hub_exec("cat", "/tmp/grades.csv").stdout))
+    }
+    assert float(rows["alice"]["score"]) == graded["total"]
+    # The hub stopped every student container with it; a new one mounts the same volume.
+    spawn(stack, students["alice"], "alice")
+    kept = stack.exec_as("alice", "ls", f"/home/jovyan/{COURSE}/{ASSIGNMENT}")
+    assert kept.returncode == 0 and f"{ASSIGNMENT}.ipynb" in kept.stdout, kept.stderr
+
+
+def test_compose_down_keeps_named_volumes(stack, graded):
+    stack.run(*stack.compose, "down")
+    volumes = stack.volumes()
+    for suffix in ("hub", "courses", "exchange", "home-alice", "home-bob"):
+        assert f"{stack.name}-{suffix}" in volumes, volumes
