@@ -1,0 +1,330 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # 01 · Tensors
+#
+# A tensor is an $n$-dimensional array: a scalar has 0 dimensions, a vector 1, a matrix 2,
+# a batch of RGB images $(N, C, H, W)$ has 4. Every tensor has a **shape**, a **dtype** and a
+# **device**. This assignment walks through creating, indexing, reshaping and combining them:
+#
+# 1. creation and dtypes (**Task 1**),
+# 2. indexing, slicing and boolean masks (**Task 2**),
+# 3. broadcasting (**Task 3**),
+# 4. `stack` vs `cat`, `unsqueeze` (**Task 4**),
+# 5. `reshape`, `view`, `permute` and contiguous memory (**Task 5**),
+# 6. moving tensors to a device (**Task 6**).
+#
+# Replace every `raise NotImplementedError()` with your code. Run the tests below each task;
+# hidden tests check the same behaviour on other inputs. **Total: 12 points** (2 per task).
+
+# %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import matplotlib.pyplot as plt
+import torch
+
+torch.manual_seed(0)
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "creation_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Creating tensors
+#
+# | call | gives |
+# |---|---|
+# | `torch.tensor([[1, 2], [3, 4]])` | a copy of Python data; the dtype is inferred (`int64` here) |
+# | `torch.zeros(2, 3)`, `torch.ones(2, 3)`, `torch.full((2, 3), 7.0)` | constant tensors |
+# | `torch.arange(5)`, `torch.linspace(0, 1, 5)` | ranges: integers $0 \dots 4$; 5 evenly spaced floats |
+# | `torch.rand(2, 3)` / `torch.randn(2, 3)` | uniform on $[0, 1)$ / standard normal $\mathcal{N}(0, 1)$ samples |
+# | `torch.zeros_like(x)`, `torch.rand_like(x)` | same shape, dtype and device as `x` |
+#
+# The **dtype** fixes how each number is stored. Floating-point data defaults to `float32`
+# (what networks train in); `float64` is slower but more precise; Python integers give `int64`
+# (labels, indices); comparisons give `bool`. Convert with `x.to(torch.float64)`, `x.float()`,
+# `x.long()`. A tensor's **shape** is `x.shape` (a `torch.Size`, i.e. a tuple), its number of
+# dimensions `x.ndim` and its number of elements `x.numel()`.
+
+# %% nbgrader={"grade": false, "grade_id": "creation_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+examples = {
+    "torch.tensor([[1, 2], [3, 4]])": torch.tensor([[1, 2], [3, 4]]),
+    "torch.tensor([1.5, 2.0])": torch.tensor([1.5, 2.0]),
+    "torch.zeros(2, 3)": torch.zeros(2, 3),
+    "torch.arange(5)": torch.arange(5),
+    "torch.rand(2, 2, dtype=torch.float64)": torch.rand(2, 2, dtype=torch.float64),
+    "torch.tensor([1, 2]) > 1": torch.tensor([1, 2]) > 1,
+}
+for code, t in examples.items():
+    print(f"{code:40s} shape={tuple(t.shape)!s:8s} ndim={t.ndim} dtype={t.dtype}")
+
+# rand is uniform, randn is bell-shaped: a picture of 10,000 samples of each
+fig, ax = plt.subplots(figsize=(4.5, 2.5))
+ax.hist(torch.rand(10_000).numpy(), bins=50, alpha=0.6, density=True, label="torch.rand")
+ax.hist(torch.randn(10_000).numpy(), bins=50, alpha=0.6, density=True, label="torch.randn")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task1_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 1 — creation and dtype (2 points)
+#
+# Write `make_grid(rows, cols)` returning a `float32` tensor of shape `(rows, cols)` whose entry
+# $(i, j)$ is $i \cdot \text{cols} + j$ — the numbers $0 \dots rows\cdot cols - 1$ laid out row by row.
+# Hint: `torch.arange` then reshape; mind the dtype (`arange` of ints gives `int64`).
+
+# %% nbgrader={"grade": false, "grade_id": "make_grid", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def make_grid(rows, cols):
+    ### BEGIN SOLUTION
+    return torch.arange(rows * cols, dtype=torch.float32).reshape(rows, cols)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_make_grid", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+from autograders import check_tensor
+
+check_tensor(make_grid(2, 3), [[0, 1, 2], [3, 4, 5]], dtype=torch.float32, name="make_grid(2, 3)")
+### BEGIN HIDDEN TESTS
+check_tensor(make_grid(1, 1), [[0.0]], dtype=torch.float32, name="make_grid(1, 1)")
+check_tensor(make_grid(4, 2), torch.arange(8.0).view(4, 2), dtype=torch.float32, name="make_grid(4, 2)")
+for rows, cols in [(3, 5), (1, 6), (6, 1)]:
+    i = torch.arange(rows)[:, None]
+    j = torch.arange(cols)[None, :]
+    check_tensor(make_grid(rows, cols), (i * cols + j).float(), dtype=torch.float32,
+                 name=f"make_grid({rows}, {cols})")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task2_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 2 — indexing and masking (2 points)
+#
+# Indexing works as for Python lists, once per dimension: for a matrix `x`, `x[0]` is the first
+# row, `x[:, 1]` the second column, `x[1:3]` rows 1 and 2, `x[::2]` every other row and
+# `x[..., -1]` the last entry along the last dimension. Slices are **views**: they share
+# memory with `x`, so writing into them writes into `x`.
+#
+# A **boolean mask** — a `bool` tensor of the same shape, e.g. `x < 0` — selects entries:
+# `x[x < 0]` is a 1-D tensor of the negative entries, and `x[x < 0] = 0` overwrites them in place.
+#
+# Write `clip_negatives(x)` that returns a **new** tensor equal to `x` with every negative entry
+# replaced by 0, without modifying `x`, using a boolean mask (no `relu`/`clamp` needed).
+
+# %% nbgrader={"grade": false, "grade_id": "indexing_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+x = torch.arange(12).reshape(3, 4)
+print(x)
+print("x[0]      =", x[0].tolist())
+print("x[:, 1]   =", x[:, 1].tolist())
+print("x[1:3, ::2] =", x[1:3, ::2].tolist())
+print("x[x % 5 == 0] =", x[x % 5 == 0].tolist())
+row = x[0]
+row[0] = 100  # a view: this changes x as well
+print("after row[0] = 100, x[0, 0] =", x[0, 0].item())
+
+# %% nbgrader={"grade": false, "grade_id": "clip_negatives", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def clip_negatives(x):
+    ### BEGIN SOLUTION
+    out = x.clone()
+    out[out < 0] = 0
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_clip_negatives", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+x = torch.tensor([[-1.0, 2.0], [3.0, -4.0]])
+check_tensor(clip_negatives(x), [[0.0, 2.0], [3.0, 0.0]], name="clip_negatives(x)")
+### BEGIN HIDDEN TESTS
+before = x.clone()
+clip_negatives(x)
+check_tensor(x, before, name="x after clip_negatives (it must not change)")
+for seed, shape in enumerate([(5, 7), (3,), (2, 3, 4)]):
+    torch.manual_seed(seed)
+    y = torch.randn(*shape)
+    y_before = y.clone()
+    check_tensor(clip_negatives(y), torch.where(y < 0, 0.0, y), name=f"clip_negatives(random {shape})")
+    check_tensor(y, y_before, name="the input after clip_negatives (it must not change)")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task3_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 3 — broadcasting (2 points)
+#
+# Broadcasting lines shapes up from the right; a dimension of size 1 stretches to match, and a
+# missing leading dimension counts as 1:
+#
+# | shapes | result |
+# |---|---|
+# | $(3, 4)$ and $(4,)$ | $(3, 4)$: the vector is added to every row |
+# | $(3, 4)$ and $(3, 1)$ | $(3, 4)$: the column is added to every column |
+# | $(3, 1)$ and $(1, 4)$ | $(3, 4)$: an "outer" sum |
+# | $(3, 4)$ and $(3,)$ | error: $4 \neq 3$ |
+#
+# No data is copied: the stretched dimension has stride 0. Reductions with `keepdim=True` keep
+# the reduced dimension as size 1, ready to broadcast back.
+#
+# Write `center_columns(x)` that subtracts each column's mean from that column of a 2-D tensor,
+# so every column of the result has mean $0$. Hint: `x.mean(dim=0, keepdim=True)` has shape $(1, C)$.
+
+# %% nbgrader={"grade": false, "grade_id": "center_columns", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def center_columns(x):
+    ### BEGIN SOLUTION
+    return x - x.mean(dim=0, keepdim=True)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_center_columns", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+x = torch.tensor([[1.0, 10.0], [3.0, 30.0]])
+check_tensor(center_columns(x), [[-1.0, -10.0], [1.0, 10.0]], name="center_columns(x)")
+### BEGIN HIDDEN TESTS
+for seed, shape in enumerate([(6, 3), (2, 5), (7, 1), (4, 4)]):
+    torch.manual_seed(10 + seed)
+    y = torch.randn(*shape, dtype=torch.float64) * 5 + torch.arange(shape[1])
+    check_tensor(center_columns(y), y - y.mean(0), name=f"center_columns(random {shape})",
+                 dtype=torch.float64)
+    check_tensor(center_columns(y).mean(0), torch.zeros(shape[1], dtype=torch.float64), atol=1e-12,
+                 name=f"column means after center_columns(random {shape})")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task4_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 4 — `stack` vs `cat`, `unsqueeze` (2 points)
+#
+# `torch.cat` joins tensors along an **existing** dimension; `torch.stack` adds a **new** one.
+# `x.unsqueeze(d)` inserts a dimension of size 1 at position `d` (and `x.squeeze(d)` removes
+# one). The cell below shows the shapes.
+#
+# Write `batch_images(images)` that turns a list of $N$ tensors of shape $(H, W)$ into one
+# tensor of shape $(N, 1, H, W)$ — a batch with one channel.
+
+# %% nbgrader={"grade": false, "grade_id": "stack_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+a, b = torch.zeros(2, 3), torch.ones(2, 3)
+print("cat   dim=0:", tuple(torch.cat([a, b], dim=0).shape))
+print("cat   dim=1:", tuple(torch.cat([a, b], dim=1).shape))
+print("stack dim=0:", tuple(torch.stack([a, b], dim=0).shape))
+print("stack dim=2:", tuple(torch.stack([a, b], dim=2).shape))
+print("unsqueeze(0):", tuple(a.unsqueeze(0).shape), " unsqueeze(-1):", tuple(a.unsqueeze(-1).shape))
+
+# %% nbgrader={"grade": false, "grade_id": "batch_images", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def batch_images(images):
+    ### BEGIN SOLUTION
+    return torch.stack(images).unsqueeze(1)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_batch_images", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+imgs = [torch.full((2, 3), float(i)) for i in range(4)]
+check_tensor(batch_images(imgs), shape=(4, 1, 2, 3), name="batch_images(imgs)")
+### BEGIN HIDDEN TESTS
+out = batch_images(imgs)
+check_tensor(out[2, 0], torch.full((2, 3), 2.0), name="batch_images(imgs)[2, 0]")
+check_tensor(batch_images([torch.ones(5, 5)]), shape=(1, 1, 5, 5), name="batch_images(one image)")
+torch.manual_seed(20)
+rand_imgs = [torch.randn(3, 5) for _ in range(6)]
+out = batch_images(rand_imgs)
+check_tensor(out, shape=(6, 1, 3, 5), name="batch_images(6 random 3x5 images)")
+for n, img in enumerate(rand_imgs):
+    check_tensor(out[n, 0], img, name=f"batch_images(random images)[{n}, 0]")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "crop_pixels_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 5 — `reshape`, `view`, `permute` and contiguous memory (2 points)
+#
+# A tensor is a block of memory plus a **shape** and **strides**: the stride of a dimension is
+# how many elements to skip in memory to move one step along it. A $(2, 3)$ tensor stored row
+# by row has strides $(3, 1)$. Many operations only change shape and strides and share the
+# memory:
+#
+# * `x.view(shape)` reinterprets the memory with a new shape; it needs the elements to be laid
+#   out in the order of the new shape and raises an error otherwise,
+# * `x.T`, `x.transpose(i, j)`, `x.permute(...)` and slices just change strides: the result is
+#   usually **not contiguous** (its elements are not in row-by-row order in memory),
+# * `x.contiguous()` copies into row-by-row order; `x.reshape(shape)` is `view` when possible and
+#   `contiguous().view` otherwise.
+#
+# Images come as $(N, C, H, W)$ (channels first), but to treat each pixel as a vector of $C$
+# features (e.g. to cluster colours, or as "tokens" for a transformer) you want
+# $(N, \text{pixels}, C)$.
+#
+# Write `crop_pixels(x, top, left, size)`: from a batch `x` of shape $(N, C, H, W)$ take the
+# `size` × `size` window whose top-left corner is row `top`, column `left`, and return its pixels
+# as a tensor of shape $(N, \text{size}^2, C)$, listed row by row:
+#
+# $$\text{out}[n,\; r \cdot \text{size} + c,\; k] = x[n,\; k,\; \text{top} + r,\; \text{left} + c].$$
+#
+# Do not modify `x`. Hint: slice, `permute` the channel axis last, then flatten the two pixel
+# axes (can you use `view` there?).
+
+# %% nbgrader={"grade": false, "grade_id": "view_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+m = torch.arange(6).reshape(2, 3)
+print("m strides:", m.stride(), "contiguous:", m.is_contiguous())
+print("m.T strides:", m.T.stride(), "contiguous:", m.T.is_contiguous())
+print("m.view(3, 2) =", m.view(3, 2).tolist(), "  (same memory, new shape: not a transpose!)")
+try:
+    m.T.view(6)
+except RuntimeError as exc:
+    print("m.T.view(6) fails:", str(exc).split(".")[0])
+print("m.T.reshape(6) =", m.T.reshape(6).tolist(), "  (reshape copies when it must)")
+
+# %% nbgrader={"grade": false, "grade_id": "crop_pixels", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def crop_pixels(x, top, left, size):
+    ### BEGIN SOLUTION
+    window = x[:, :, top:top + size, left:left + size]         # (N, C, size, size), a view
+    n, c = x.shape[0], x.shape[1]
+    return window.permute(0, 2, 3, 1).reshape(n, size * size, c)  # not contiguous: reshape
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_crop_pixels", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)
+out = crop_pixels(x, 1, 2, 2)
+check_tensor(out, shape=(2, 4, 3), name="crop_pixels(x, top=1, left=2, size=2)")
+check_tensor(out[0, 0], x[0, :, 1, 2], name="crop_pixels(...)[0, 0] (pixel at row 1, column 2)")
+check_tensor(out[1, 1], x[1, :, 1, 3], name="crop_pixels(...)[1, 1] (pixel at row 1, column 3)")
+print("visible crop_pixels tests passed")
+### BEGIN HIDDEN TESTS
+def reference_crop(x, top, left, size):
+    n, c = x.shape[:2]
+    out = torch.empty(n, size * size, c, dtype=x.dtype)
+    for r in range(size):
+        for col in range(size):
+            out[:, r * size + col, :] = x[:, :, top + r, left + col]
+    return out
+
+
+cases = [((2, 3, 4, 5), 1, 2, 2), ((1, 2, 6, 6), 0, 3, 3), ((3, 4, 5, 7), 2, 1, 3),
+         ((2, 1, 4, 4), 0, 0, 4), ((2, 3, 5, 5), 4, 1, 1)]
+for seed, (shape, top, left, size) in enumerate(cases):
+    torch.manual_seed(30 + seed)
+    x = torch.randn(*shape)
+    before = x.clone()
+    got = crop_pixels(x, top, left, size)
+    check_tensor(got, reference_crop(x, top, left, size),
+                 name=f"crop_pixels(random {shape}, top={top}, left={left}, size={size})")
+    check_tensor(x, before, rtol=0, atol=0, name="x after crop_pixels (it must not change)")
+# a non-contiguous input (a transposed batch) must work too
+xt = torch.randn(2, 3, 6, 5).transpose(2, 3)
+check_tensor(crop_pixels(xt, 1, 2, 3), reference_crop(xt, 1, 2, 3),
+             name="crop_pixels on a non-contiguous batch")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task5_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 6 — devices (2 points)
+#
+# Tensors live on a device: `cpu`, or `cuda` on a GPU host. Write `to_best_device(x)` that
+# returns `x` moved to `cuda` when `torch.cuda.is_available()` and unchanged otherwise.
+# Your notebook then runs the same on a laptop and on the course GPU. Operations need all
+# their tensors on the same device; create new tensors with `device=x.device` (or
+# `torch.zeros_like(x)`) to follow the input.
+
+# %% nbgrader={"grade": false, "grade_id": "to_best_device", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def to_best_device(x):
+    ### BEGIN SOLUTION
+    return x.to("cuda") if torch.cuda.is_available() else x
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_to_best_device", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+expected = "cuda" if torch.cuda.is_available() else "cpu"
+check_tensor(to_best_device(torch.zeros(3)), torch.zeros(3), device=expected, name="to_best_device")
+### BEGIN HIDDEN TESTS
+check_tensor(to_best_device(torch.arange(4)), [0, 1, 2, 3], dtype=torch.int64, device=expected, name="to_best_device(int)")
+torch.manual_seed(40)
+r = torch.randn(2, 5, dtype=torch.float64)
+check_tensor(to_best_device(r), r, dtype=torch.float64, device=expected, rtol=0, atol=0,
+             name="to_best_device(random float64)")
+### END HIDDEN TESTS
