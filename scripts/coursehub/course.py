@@ -73,7 +73,8 @@ class Course:
             cwd=self.root,
             capture_output=True,
             text=True,
-            env={**os.environ, **(env or {})},
+            # nbgrader runs `alembic` by name: this venv's bin must come first on PATH.
+            env={**os.environ, "PATH": account_path(), **(env or {})},
         )
         if check and proc.returncode != 0:
             raise CoursehubError(f"nbgrader {args[0]} failed: {last_error_line(proc.stderr)}")

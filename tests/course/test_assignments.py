@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from coursehub import content
-from coursekit import with_cell_source
+from coursekit import CourseKit, with_cell_source
 
 MUTANTS_DIR = Path(__file__).parent / "mutants"
 ASSIGNMENTS = content.list_assignments()
@@ -23,11 +23,11 @@ def load_mutants(assignment_id: str) -> list[dict]:
     return module.MUTANTS
 
 
-@pytest.fixture(params=ASSIGNMENTS)
-def graded(request, make_course):
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
     """Build one assignment and autograde its reference, its release and every mutant offline."""
     assignment_id = request.param
-    kit = make_course()
+    kit = CourseKit(tmp_path_factory.mktemp(assignment_id))
     solution = kit.build(assignment_id)
     kit.submit("reference", assignment_id, solution)
     kit.submit("untouched", assignment_id, kit.released(assignment_id))
