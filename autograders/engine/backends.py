@@ -21,6 +21,7 @@ The wall-clock limit is enforced here, outside the sandbox, by killing it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -92,6 +93,12 @@ class RunResult:
         return next((e for e in self.events if e.get("ev") == kind), None)
 
     @property
+    def prelude_seconds(self) -> float:
+        """Time spent importing torch & co. before the first cell (the integrity baseline)."""
+        ready = self.event("ready")
+        return float((ready or {}).get("prelude_seconds") or 0)
+
+    @property
     def exec_seconds(self) -> float:
         end = self.event("end")
         if end:
@@ -106,11 +113,11 @@ class RunResult:
             return {"reason": "oom", "detail": ""}
         if self.refused:
             return {"reason": "refused", "detail": self.refused}
-        if self.event("end"):
-            return None
         stop = self.event("stop")
         if stop:
             return {"reason": stop.get("reason", "died"), "detail": stop.get("detail", "")}
+        if self.event("end"):
+            return None
         return {"reason": "sandbox", "detail": "the grading sandbox ended unexpectedly"}
 
     def to_json(self) -> dict:
@@ -149,7 +156,9 @@ def iter_files(files_dir: Path | None):
     root = Path(files_dir)
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if any(part.startswith(".ipynb_checkpoints") or part == "__pycache__" for part in rel.parts):
+        if any(
+            part.startswith(".ipynb_checkpoints") or part == "__pycache__" for part in rel.parts
+        ):
             continue
         if path.is_symlink() or not path.is_file():
             continue
@@ -186,9 +195,18 @@ class _BytesReader:
         return chunk
 
 
+OWNER_ENV = "COURSEHUB_SANDBOX_OWNER"
+
+
+def owner() -> str:
+    """A label the grader's environment may set to find its own sandboxes (tests)."""
+    return os.environ.get(OWNER_ENV, "coursehub")
+
+
 def kernel_environment(cpus: float) -> dict[str, str]:
     threads = str(max(1, int(cpus)))
     return {
+        OWNER_ENV: owner(),
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp/home",
         "LANG": "C.UTF-8",
@@ -223,10 +241,8 @@ class Backend:
         raise NotImplementedError
 
     def kill(self, proc: subprocess.Popen, name: str) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def after(self, result: RunResult, name: str) -> None:
         """Backend-specific post-mortem (docker: OOM flag, container removal)."""
@@ -260,12 +276,10 @@ class Backend:
             try:
                 write_payload(proc.stdin, job, files_dir)
             except (BrokenPipeError, OSError, ValueError):
-                pass
+                pass  # the sandbox went away early; its events say why
             finally:
-                try:
+                with contextlib.suppress(OSError):
                     proc.stdin.close()
-                except OSError:
-                    pass
 
         stderr_chunks: list[bytes] = []
 
@@ -306,10 +320,8 @@ class Backend:
         except subprocess.TimeoutExpired:
             result.timed_out = True
             self.kill(proc, name)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
         for t in threads[1:]:
             t.join(timeout=10)
         result.returncode = proc.returncode
@@ -331,8 +343,10 @@ class Backend:
             return
         if result.event("ready") is None and not result.refused:
             # nothing of the student's ran yet: the sandbox itself failed (or was too slow)
-            why = "timed out while starting" if result.timed_out else self.classify_start_failure(
-                result
+            why = (
+                "timed out while starting"
+                if result.timed_out
+                else self.classify_start_failure(result)
             )
             result.infra_error = f"{self.name} sandbox did not start: {why}"
             result.timed_out = False
@@ -346,13 +360,28 @@ class BwrapBackend(Backend):
 
     def check(self) -> None:
         if shutil.which(self.bwrap) is None:
-            raise SandboxUnavailable(
-                "bubblewrap is not installed (apt-get install bubblewrap)"
-            )
+            raise SandboxUnavailable("bubblewrap is not installed (apt-get install bubblewrap)")
         probe = subprocess.run(
-            [*self._prefix(), self.bwrap, "--unshare-all", "--unshare-user", "--die-with-parent",
-             "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
-             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "/bin/true"],
+            [
+                *self._prefix(),
+                self.bwrap,
+                "--unshare-all",
+                "--unshare-user",
+                "--die-with-parent",
+                "--ro-bind",
+                "/usr",
+                "/usr",
+                "--symlink",
+                "usr/bin",
+                "/bin",
+                "--symlink",
+                "usr/lib",
+                "/lib",
+                "--symlink",
+                "usr/lib64",
+                "/lib64",
+                "/bin/true",
+            ],
             capture_output=True,
             text=True,
         )
@@ -385,8 +414,14 @@ class BwrapBackend(Backend):
                 binds += ["--ro-bind", str(p), str(p)]
         if Path(sys.prefix) != Path(sys.prefix).resolve():
             binds += ["--ro-bind", sys.prefix, sys.prefix]
-        for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts", "/etc/ssl/certs",
-                    "/etc/alternatives", "/etc/mime.types"):
+        for etc in (
+            "/etc/ld.so.cache",
+            "/etc/localtime",
+            "/etc/fonts",
+            "/etc/ssl/certs",
+            "/etc/alternatives",
+            "/etc/mime.types",
+        ):
             binds += ["--ro-bind-try", etc, etc]
         if self.datasets and Path(self.datasets).is_dir():
             binds += ["--ro-bind", self.datasets, "/srv/datasets"]
@@ -489,6 +524,8 @@ class DockerBackend(Backend):
             name,
             "--label",
             "coursehub.autograde=1",
+            "--label",
+            f"coursehub.owner={owner()}",
             "--network",
             "none",
             "--read-only",
@@ -554,10 +591,8 @@ class DockerBackend(Backend):
 
     def close(self) -> None:
         for p in self._removals:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
 
 
 BACKENDS = ("docker", "bwrap")

@@ -19,6 +19,7 @@ infrastructure reasons is graded again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -56,6 +57,7 @@ class Outcome:
     wall_seconds: float = 0.0
     exec_seconds: float = 0.0
     attempts: int = 1
+    prelude_seconds: float = 0.0
 
 
 @dataclass
@@ -172,8 +174,15 @@ class Progress:
 def outcome_from(record: dict, student: str, notebook: str, settings: dict) -> Outcome:
     result = RunResult.from_json(record["result"])
     if result.infra_error:
-        return Outcome(student, notebook, "infra", result.infra_error, result.wall_seconds,
-                       0.0, record.get("attempts", 1))
+        return Outcome(
+            student,
+            notebook,
+            "infra",
+            result.infra_error,
+            result.wall_seconds,
+            0.0,
+            record.get("attempts", 1),
+        )
     failure = result.failure(sx.Limits(**settings["limits"]))
     tamper = result.event("tamper")
     status = failure["reason"] if failure else ("tampering" if tamper else "ok")
@@ -185,8 +194,16 @@ def outcome_from(record: dict, student: str, notebook: str, settings: dict) -> O
         }.get(status, "")
     elif tamper:
         detail = "; ".join(tamper.get("what") or [])[:200]
-    return Outcome(student, notebook, status, detail, result.wall_seconds,
-                   result.exec_seconds, record.get("attempts", 1))
+    return Outcome(
+        student,
+        notebook,
+        status,
+        detail,
+        result.wall_seconds,
+        result.exec_seconds,
+        record.get("attempts", 1),
+        result.prelude_seconds,
+    )
 
 
 class GradingRun:
@@ -252,7 +269,9 @@ class GradingRun:
         scratch.mkdir(exist_ok=True)
         self._own(scratch)
         if not self.force:
-            for existing in sorted(Path(self.course.root).glob(f"autograded/*/{self.assignment_id}")):
+            for existing in sorted(
+                Path(self.course.root).glob(f"autograded/*/{self.assignment_id}")
+            ):
                 target = scratch / existing.parent.name / existing.name
                 target.mkdir(parents=True, exist_ok=True)
                 stamp = existing / "timestamp.txt"
@@ -355,8 +374,9 @@ class GradingRun:
             finally:
                 slots.put(slot)
             sx.write_result(self.run_dir, record["key"], rec)
-            outcome = outcome_from(rec, record["student"], record.get("notebook_id") or "",
-                                   record["settings"])
+            outcome = outcome_from(
+                rec, record["student"], record.get("notebook_id") or "", record["settings"]
+            )
             with outcomes_lock:
                 summary.outcomes.append(outcome)
             progress.finish(label, outcome)
@@ -409,10 +429,8 @@ class GradingRun:
             progress.close()
             if not self.keep:
                 shutil.rmtree(self.run_dir, ignore_errors=True)
-                try:
+                with contextlib.suppress(OSError):
                     self.run_dir.parent.rmdir()
-                except OSError:
-                    pass
         proc = real_result.get("proc")
         dry_proc = dry_result.get("proc")
         if dry_proc is not None and dry_proc.returncode != 0 and not futures:

@@ -36,7 +36,6 @@ import argparse
 import ast
 import asyncio
 import copy
-import io
 import json
 import os
 import resource
@@ -85,7 +84,7 @@ def error_output(ename: str, evalue: str, advice: str = "") -> dict:
 # Probe: runs in the kernel. Returns per-category digests (or full id maps on request).
 # ---------------------------------------------------------------------------------------
 
-PROBE_SOURCE = r'''
+PROBE_SOURCE = r"""
 def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_cwd):
     import builtins, hashlib, json, sys, threading, types, inspect
     ip = get_ipython()
@@ -108,27 +107,30 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
         try:
             fn()
         except Exception as exc:  # a probe bug must not look like tampering
-            problems.append(["probe-error", name + ": " + type(exc).__name__ + ": " + str(exc)[:200]])
+            why = type(exc).__name__ + ": " + str(exc)[:200]
+            problems.append(["probe-error", name + ": " + why])
 
     def s_builtins():
         b = vars(builtins)
         # ipykernel swaps input() per request; underscored names are IPython's output cache
+        kept_private = ("__import__", "__build_class__")
         keep = {k: v for k, v in b.items()
-                if k != "input" and (not k.startswith("_") or k in ("__import__", "__build_class__"))}
+                if k != "input" and (not k.startswith("_") or k in kept_private)}
         add_ns("builtins", "builtins.", keep)
 
     def s_modules():
         names = ["builtins", "sys", "torch", "numpy", "math", "importlib", "IPython", "ipykernel"]
-        names += sorted(n for n in list(sys.modules) if n == "autograders" or n.startswith("autograders."))
+        names += sorted(n for n in list(sys.modules)
+                        if n == "autograders" or n.startswith("autograders."))
         for n in names:
             if n in sys.modules:
                 add("sys.modules", "sys.modules[" + n + "]", sys.modules[n])
         for n in names:
             m = sys.modules.get(n)
-            if n.startswith("autograders") and not n.startswith("autograders.engine") and m is not None:
+            if m is not None and n.startswith("autograders") and ".engine" not in n:
                 add_ns("autograders", n + ".", vars(m))
                 for k, v in list(vars(m).items()):
-                    if isinstance(v, type) and getattr(v, "__module__", "").startswith("autograders"):
+                    if isinstance(v, type) and v.__module__.startswith("autograders"):
                         add_ns("autograders", n + "." + k + ".", dict(vars(v)))
 
     def s_torch():
@@ -169,7 +171,7 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
             add("sys", "sys.path_hooks[%d]" % i, hook)
         add("sys", "threading.excepthook", threading.excepthook)
         if sys.gettrace() is not None or sys.getprofile() is not None:
-            problems.append(["trace", "a trace or profile function was installed (sys.settrace/setprofile)"])
+            problems.append(["trace", "a trace or profile function was installed"])
         if getattr(threading, "_trace_hook", None) or getattr(threading, "_profile_hook", None):
             problems.append(["trace", "a thread trace or profile hook was installed"])
         if sys.getrecursionlimit() < 100:
@@ -188,7 +190,8 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
             except AttributeError:
                 pass
         if ip.custom_exceptions:
-            problems.append(["ipython", "a custom exception handler was installed (set_custom_exc)"])
+            problems.append(["ipython", "a custom exception handler was installed"
+                             " (set_custom_exc)"])
         for lname in ("input_transformers_cleanup", "input_transformers_post", "ast_transformers"):
             lst = getattr(ip, lname, [])
             add("ipython", "shell." + lname, lst)
@@ -226,9 +229,11 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
                 if code is None:
                     if isinstance(func, types.BuiltinFunctionType):
                         continue
-                    problems.append(["ipython", "an unexpected %s callback was registered (%s)" % (event, type(cb).__name__)])
+                    what = "an unexpected %s callback was registered (%s)"
+                    problems.append(["ipython", what % (event, type(cb).__name__)])
                 elif not any(code.co_filename.startswith(r) for r in trusted_roots):
-                    problems.append(["ipython", "notebook code registered a %s event callback (%s)" % (event, getattr(func, "__name__", "?"))])
+                    what = "notebook code registered a %s event callback (%s)"
+                    problems.append(["ipython", what % (event, getattr(func, "__name__", "?"))])
 
     def s_threads():
         me = threading.get_ident()
@@ -238,8 +243,11 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
             f = frame
             while f is not None:
                 fn = f.f_code.co_filename
-                if (cell_dir and fn.startswith(cell_dir)) or fn.startswith("<ipython-input") or fn in ("<string>", "<stdin>"):
-                    problems.append(["thread", "a background thread started by the notebook is still running (%s)" % f.f_code.co_name])
+                notebook_code = (cell_dir and fn.startswith(cell_dir)) or fn.startswith(
+                    "<ipython-input") or fn in ("<string>", "<stdin>")
+                if notebook_code:
+                    what = "a background thread started by the notebook is still running (%s)"
+                    problems.append(["thread", what % f.f_code.co_name])
                     break
                 f = f.f_back
 
@@ -251,7 +259,8 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
                 continue
             expected = m if attr is None else getattr(m, attr, None)
             if expected is not None and ns[local] is not expected:
-                problems.append(["names", "the name %r (imported by the instructor's cells) was rebound" % local])
+                what = "the name %r (imported by the instructor's cells) was rebound"
+                problems.append(["names", what % local])
 
     section("builtins", s_builtins)
     section("modules", s_modules)
@@ -272,9 +281,9 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
     if mode == "full":
         out["maps"] = {c: maps[c] for c in (categories or maps) if c in maps}
     return json.dumps(out)
-'''
+"""
 
-BASELINE_PRELUDE = r'''
+BASELINE_PRELUDE = r"""
 import sys as _ch_sys
 _ch_saved_path = list(_ch_sys.path)
 _ch_sys.path[:] = [p for p in _ch_sys.path if p not in ("", ".") and not p.startswith(%(cwd)r)]
@@ -287,7 +296,7 @@ try:
 finally:
     _ch_sys.path[:] = _ch_saved_path
 del _ch_saved_path, _ch_m, _ch_sys
-'''
+"""
 
 
 def probe_code(mode, categories, imports, trusted_roots, cell_dir, insert_cwd=False):
@@ -296,7 +305,9 @@ def probe_code(mode, categories, imports, trusted_roots, cell_dir, insert_cwd=Fa
         "import json as _ch_json\n"
         "_ch_ns = {'get_ipython': get_ipython}\n"
         "exec(compile(" + repr(PROBE_SOURCE) + ", '<coursehub-probe>', 'exec'), _ch_ns)\n"
-        "_coursehub_probe_result = _ch_ns['_coursehub_probe'](*_ch_json.loads(" + repr(args) + "))\n"
+        "_coursehub_probe_result = _ch_ns['_coursehub_probe'](*_ch_json.loads("
+        + repr(args)
+        + "))\n"
         "del _ch_ns, _ch_json\n"
     )
 
@@ -331,8 +342,10 @@ def is_test_cell(cell: dict) -> bool:
 
 def is_instructor_code(cell: dict) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and not meta.get("solution") and (
-        bool(meta.get("locked")) or bool(meta.get("grade"))
+    return (
+        cell.get("cell_type") == "code"
+        and not meta.get("solution")
+        and (bool(meta.get("locked")) or bool(meta.get("grade")))
     )
 
 
@@ -538,14 +551,19 @@ class Executor:
         self.imports: list = []
         self.tampered = False
         self.exec_seconds = 0.0
+        self.started = time.monotonic()
 
     # -- kernel I/O helpers ----------------------------------------------------------
     async def silent(self, code: str, expressions: dict | None = None, timeout: float = 60):
         """Run code silently (no history, no outputs kept); return the reply content."""
         kc = self.client.kc
         msg_id = kc.execute(
-            code, silent=True, store_history=False, user_expressions=expressions or {},
-            allow_stdin=False, stop_on_error=False,
+            code,
+            silent=True,
+            store_history=False,
+            user_expressions=expressions or {},
+            allow_stdin=False,
+            stop_on_error=False,
         )
         deadline = time.monotonic() + timeout
         while True:
@@ -573,9 +591,7 @@ class Executor:
             return
         try:
             result = await self.run_probe()
-            changed = [
-                c for c, d in self.baseline_digests.items() if result["digests"].get(c) != d
-            ]
+            changed = [c for c, d in self.baseline_digests.items() if result["digests"].get(c) != d]
             what = [p[1] for p in result["problems"] if p[0] != "probe-error"]
             if changed:
                 full = await self.run_probe("full", changed)
@@ -584,7 +600,7 @@ class Executor:
                     after = full.get("maps", {}).get(cat, {})
                     diffs = sorted(k for k, v in before.items() if after.get(k) != v)
                     for key in diffs[:8]:
-                        what.append(f"{_describe_key(key)} was replaced or removed")
+                        what.append(_describe_key(key))
                     if len(diffs) > 8:
                         what.append(f"... and {len(diffs) - 8} more in {cat}")
             for p in result["problems"]:
@@ -648,11 +664,15 @@ class Executor:
             {sys.prefix, sys.base_prefix, sys.exec_prefix, *self.job.get("trusted_roots", [])}
         )
         self.cell_dir = ""
+        kernel_seconds = time.monotonic() - self.started
         try:
-            await self.silent(BASELINE_PRELUDE % {"cwd": self.workdir}, timeout=self.job["startup_timeout"])
-            content = await self.silent(
-                "", {"d": "__import__('os').path.dirname(get_ipython().compile.get_code_name('', 'x', 0))"}
+            t0 = time.monotonic()
+            await self.silent(
+                BASELINE_PRELUDE % {"cwd": self.workdir}, timeout=self.job["startup_timeout"]
             )
+            prelude_seconds = time.monotonic() - t0
+            cell_file = "get_ipython().compile.get_code_name('', 'x', 0)"
+            content = await self.silent("", {"d": f"__import__('os').path.dirname({cell_file})"})
             if content.get("user_expressions", {}).get("d", {}).get("status") == "ok":
                 self.cell_dir = ast.literal_eval(
                     content["user_expressions"]["d"]["data"]["text/plain"]
@@ -666,10 +686,17 @@ class Executor:
             else:
                 await self.silent("import sys\nif '' not in sys.path: sys.path.insert(0, '')")
         except Exception as exc:
-            self.events.emit("fatal", stage="kernel-start", msg=f"baseline: {type(exc).__name__}: {exc}")
+            self.events.emit(
+                "fatal", stage="kernel-start", msg=f"baseline: {type(exc).__name__}: {exc}"
+            )
             await self._shutdown()
             return
-        self.events.emit("ready", kernel=kernel_name)
+        self.events.emit(
+            "ready",
+            kernel=kernel_name,
+            kernel_seconds=round(kernel_seconds, 3),
+            prelude_seconds=round(prelude_seconds, 3),
+        )
 
         from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -737,7 +764,10 @@ class Executor:
             pass
         after = oom_kills()
         if after is not None and oom_before is not None and after > oom_before:
-            return {"reason": "oom", "detail": "the kernel was killed for exceeding the memory limit"}
+            return {
+                "reason": "oom",
+                "detail": "the kernel was killed for exceeding the memory limit",
+            }
         if code is not None and code < 0:
             detail = f"the kernel died (killed by signal {-code})"
         elif code is not None:
@@ -761,10 +791,13 @@ class ProbeFailed(Exception):
 
 
 def _describe_key(key: str) -> str:
+    """A student-readable phrase for a fingerprint entry that changed."""
+    if key.startswith("len(") and key.endswith(")"):
+        return f"{key[4:-1]} was changed (entries added or removed)"
     for suffix in (".__code__", ".__defaults__", ".__kwdefaults__", ".__globals__"):
         if key.endswith(suffix):
-            return f"the code of {key[: -len(suffix)]}"
-    return key
+            return f"the {suffix.strip('_.')} of {key[: -len(suffix)]} was replaced"
+    return f"{key} was replaced or removed"
 
 
 def _plain(output) -> dict:
@@ -902,7 +935,7 @@ def _private_stdout() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
-    sys.stdout = open(os.devnull, "w")
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the process)
     return fd
 
 
@@ -918,8 +951,8 @@ def main_stdio() -> int:
     try:
         raw = sys.stdin.buffer
         limit = DEFAULTS["max_payload"]
-        tar = tarfile.open(fileobj=raw, mode="r|")
-        job = safe_extract(tar, workroot, limit)
+        with tarfile.open(fileobj=raw, mode="r|") as tar:
+            job = safe_extract(tar, workroot, limit)
     except PayloadTooLarge as exc:
         events.emit("fatal", stage="payload", msg=str(exc))
         return 3

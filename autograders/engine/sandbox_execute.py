@@ -282,7 +282,10 @@ def annotate_limits(nb: dict, limits: Limits) -> None:
             text = f"{out.get('ename')}: {out.get('evalue')}"
             note = None
             if _MEMORY_ERRORS.search(text):
-                note = ("MemoryLimitExceeded", f"memory limit of {limits.describe_memory()} exceeded")
+                note = (
+                    "MemoryLimitExceeded",
+                    f"memory limit of {limits.describe_memory()} exceeded",
+                )
             elif _PROCESS_ERRORS.search(text):
                 note = ("ProcessLimitExceeded", f"process limit of {limits.pids} exceeded")
             if note and not any(o.get("ename") == note[0] for o in cell["outputs"]):
