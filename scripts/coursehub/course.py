@@ -26,6 +26,20 @@ c.ExecutePreprocessor.timeout = {timeout}
 # coursehub checks submission ownership by uid itself before collecting (see collect.py).
 c.ExchangeCollect.check_owner = False
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+# Autograding (CLI and formgrader) runs student code only in a throwaway sandbox:
+# autograders/engine/nbgrader_config.py swaps nbgrader's Execute for SandboxExecute.
+# Fail closed: if that fragment does not load, autograde refuses to run at all.
+try:
+    import importlib.util as _util, os as _os
+
+    _engine = _os.path.join(_util.find_spec("autograders").submodule_search_locations[0], "engine")
+    load_subconfig(_os.path.join(_engine, "nbgrader_config.py"))  # noqa: F821
+except Exception:
+    pass
+if "SandboxExecute" not in repr(c.Autograde.get("autograde_preprocessors")):
+    c.Autograde.autograde_preprocessors = [
+        "coursehub: the grading sandbox configuration did not load; refusing to autograde"
+    ]
 """
 
 
