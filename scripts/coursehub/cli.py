@@ -173,11 +173,35 @@ def cmd_autograde(settings: Settings, args) -> int:
     if bad:
         extra.append("--CourseDirectory.student_id_exclude=" + ",".join(sorted(bad)))
     say(f"autograding {assignment_id}")
-    course.nbgrader("autograde", assignment_id, *extra)
+    failed = sandboxed_autograde(settings, course, assignment_id, extra, args)
     for student, (score, max_score) in sorted(course.scores(assignment_id).items()):
         if not args.student or student == args.student:
             say(f"  {student}: {score:g}/{max_score:g}")
-    return 1 if bad else 0
+    return 1 if bad or failed else 0
+
+
+def sandboxed_autograde(settings: Settings, course, assignment_id: str, extra, args) -> bool:
+    """Grade through autograders.engine (a sandbox per submission, several at once)."""
+    from autograders.engine.backends import SandboxUnavailable
+    from autograders.engine.parallel import GradingRun
+
+    sandbox = args.sandbox or ("docker" if settings.mode == "docker" else "bwrap")
+    image = settings.get("COURSEHUB_STUDENT_IMAGE", "coursehub/student:latest")
+    run = GradingRun(
+        course, assignment_id, extra, jobs=args.jobs, sandbox=sandbox, image=image, force=args.force
+    )
+    try:
+        summary = run.run()
+    except SandboxUnavailable as exc:
+        raise CoursehubError(
+            f"no {sandbox} sandbox to grade in: {exc}; refusing to run student code unsandboxed"
+        ) from None
+    say(summary.line())
+    for o in summary.infra_failures:
+        print(f"coursehub: not graded: {o.student}: {o.detail} (run again)", file=sys.stderr)
+    if summary.nbgrader_failed and not summary.infra_failures:
+        raise CoursehubError(f"nbgrader autograde failed: {summary.nbgrader_failed}")
+    return bool(summary.infra_failures)
 
 
 def cmd_feedback(settings: Settings, args) -> int:
@@ -257,8 +281,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("assignment", metavar="ASSIGNMENT")
         if name == "autograde":
             p.add_argument("--student", help="grade only this student")
+            p.add_argument("--jobs", type=int, help="sandboxes at once (default: CPU cores)")
+            p.add_argument(
+                "--sandbox",
+                choices=("docker", "bwrap"),
+                help="where student code runs (default: docker in docker mode, else bwrap)",
+            )
+            p.add_argument("--force", action="store_true", help="grade again what was graded")
     p = add("doctor", cmd_doctor, "check this host: Docker, compose, NVIDIA runtime, driver, disk")
     p.add_argument("--image", help="student image to probe (default: the deployment's)")
+    p = add("datasets", cmd_datasets, "fill the shared read-only datasets volume (full MNIST)")
+    p.add_argument("action", choices=["fill-mnist"])
+    p.add_argument(
+        "--from", dest="from_dir", required=True, help="folder with the 4 MNIST idx files"
+    )
+    p.add_argument("--dest", help="datasets root (default: $COURSEHUB_DATASETS or /srv/datasets)")
+    p.add_argument("--force", action="store_true", help="replace files already there")
     p = add("export", cmd_export, "export the gradebook as CSV")
     p.add_argument("--output", default="grades.csv", help="CSV file to write (default grades.csv)")
     return parser
