@@ -1,0 +1,154 @@
+"""The parallel driver: retries infrastructure failures once, re-runs are idempotent,
+and a sandbox that runs past the wall clock is killed with nothing left behind."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from enginekit import leftover_sandboxes
+
+from autograders.engine import parallel
+from autograders.engine import sandbox_execute as sx
+from autograders.engine.backends import Limits, RunResult, make_backend
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "01_tensors"
+
+
+class FakeBackend:
+    """Pretends to execute: every code cell finishes with no output (all tests pass)."""
+
+    calls: dict[str, int] = {}
+    broken: set[str] = set()  # students whose sandbox always fails
+    flaky: set[str] = set()  # students whose sandbox fails the first time
+
+    def __init__(self, student):
+        self.student = student
+
+    def check(self):
+        pass
+
+    def run(self, nb, files_dir):
+        n = self.calls[self.student] = self.calls.get(self.student, 0) + 1
+        if self.student in self.broken or (self.student in self.flaky and n == 1):
+            return RunResult(infra_error="docker: Error response from daemon: boom", backend="x")
+        events = [{"ev": "ready"}]
+        for i, c in enumerate(nb["cells"]):
+            if c["cell_type"] == "code":
+                events += [{"ev": "start", "cell": i}, {"ev": "done", "cell": i, "outputs": []}]
+        events.append({"ev": "end", "exec_seconds": 0.1})
+        return RunResult(events=events, returncode=0, backend="x", wall_seconds=0.2)
+
+
+@pytest.fixture
+def fake_sandboxes(monkeypatch):
+    FakeBackend.calls = {}
+    FakeBackend.broken = set()
+    FakeBackend.flaky = set()
+
+    def execute(nb, files_dir, settings, gpu_slot="", on_retry=None):
+        student = files_dir.rstrip("/").split("/")[-2]
+        backend = FakeBackend(student)
+        result = backend.run(nb, files_dir)
+        attempts = 1
+        if result.infra_error:
+            on_retry and on_retry(result.infra_error)
+            result, attempts = backend.run(nb, files_dir), 2
+        return {"result": result.to_json(), "attempts": attempts}
+
+    monkeypatch.setattr(sx, "execute", execute)
+    monkeypatch.setattr(sx.BwrapBackend, "check", lambda self: None)
+    return FakeBackend
+
+
+def test_infra_failures_are_retried_once_and_reruns_grade_only_what_is_missing(
+    make_course, fake_sandboxes
+):
+    kit = make_course()
+    solution = kit.build(ASSIGNMENT)
+    for student in ("ann", "ben", "cat"):
+        kit.submit(student, ASSIGNMENT, solution)
+    fake_sandboxes.flaky = {"ben"}
+    fake_sandboxes.broken = {"cat"}
+    out = io.StringIO()
+    summary = parallel.GradingRun(kit.course, ASSIGNMENT, jobs=2, sandbox="bwrap", stream=out).run()
+    by = {o.student: o for o in summary.outcomes}
+    assert by["ann"].status == "ok" and by["ann"].attempts == 1
+    assert by["ben"].status == "ok" and by["ben"].attempts == 2, "one retry after a daemon error"
+    assert by["cat"].status == "infra" and by["cat"].attempts == 2
+    assert "retrying once" in out.getvalue()
+    assert "1 failed (infrastructure)" in summary.line()
+    scores = kit.course.scores(ASSIGNMENT)
+    assert scores["ann"] == (12.0, 12.0) and scores["ben"] == (12.0, 12.0)
+    assert scores.get("cat", (0, 0))[0] == 0, "an infrastructure failure must not be graded"
+    assert not (kit.course.root / "autograded" / "cat").exists()
+
+    # the daemon is back: running again grades cat only and touches nobody else
+    fake_sandboxes.broken = set()
+    calls_before = dict(fake_sandboxes.calls)
+    summary = parallel.GradingRun(kit.course, ASSIGNMENT, jobs=2, sandbox="bwrap", stream=out).run()
+    assert [o.student for o in summary.outcomes] == ["cat"]
+    assert fake_sandboxes.calls["ann"] == calls_before["ann"]
+    assert kit.course.scores(ASSIGNMENT)["cat"] == (12.0, 12.0)
+
+    # and once more: nothing left to do, nothing executed
+    summary = parallel.GradingRun(kit.course, ASSIGNMENT, jobs=2, sandbox="bwrap", stream=out).run()
+    assert summary.outcomes == []
+    assert not list((kit.course.root / ".coursehub-autograde").glob("*"))
+
+
+@pytest.mark.parametrize("backend", ["bwrap", pytest.param("docker", marks=pytest.mark.docker)])
+def test_wall_clock_kills_the_sandbox_and_leaves_nothing(backend, monkeypatch):
+    from enginekit import STUDENT_IMAGE, require_bwrap, require_docker
+
+    from autograders.engine.backends import OWNER_ENV
+
+    owner = f"wall-clock-{backend}-{id(monkeypatch)}"
+    monkeypatch.setenv(OWNER_ENV, owner)
+    require_docker() if backend == "docker" else require_bwrap()
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "import time\ntime.sleep(3600)",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+            },
+            {
+                "cell_type": "code",
+                "source": "pass",
+                "outputs": [],
+                "execution_count": None,
+                "metadata": {
+                    "nbgrader": {
+                        "grade": True,
+                        "grade_id": "t",
+                        "locked": True,
+                        "solution": False,
+                        "points": 1,
+                    }
+                },
+            },
+        ],
+    }
+    limits = Limits(cell_timeout=0, wall_timeout=45, probe=False)
+    sandbox = make_backend(backend, limits, image=STUDENT_IMAGE)
+    result = sandbox.run(nb, None)
+    if backend == "docker":
+        sandbox.close()
+    assert not result.infra_error, result.infra_error + result.stderr_tail
+    assert result.timed_out
+    executed, summary = sx.assemble(nb, result, {"limits": limits.__dict__})
+    assert summary["status"] == "timeout"
+    assert "time limit of 45 s exceeded" in executed["cells"][0]["outputs"][-1]["evalue"]
+    assert executed["cells"][1]["outputs"][-1]["ename"] == "NotRun"
+    import time
+
+    time.sleep(2)
+    assert leftover_sandboxes(owner) == []
