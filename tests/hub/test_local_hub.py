@@ -208,6 +208,10 @@ def test_malformed_roster_changes_nothing_on_a_running_hub(hub, graded, tmp_path
     assert hub.api("GET", "/users/dave").status_code == 404, "a refused roster created dave"
 
 
+LAB_MENU = "//div[contains(@class,'lm-MenuBar-itemLabel') and text()='{}']"
+LAB_MENU_ITEM = "//div[contains(@class,'lm-Menu-itemLabel') and text()='{}']"
+
+
 def chromium():
     """Headless Debian Chromium driven by chromedriver (both from apt; bootstrap installs them)."""
     import shutil
@@ -250,29 +254,22 @@ def test_student_sees_released_assignment_in_jupyterlab_in_a_real_browser(hub, r
         browser.find_element(By.ID, "username_input").send_keys("alice")
         browser.find_element(By.ID, "password_input").send_keys(PASSWORDS["alice"])
         browser.find_element(By.ID, "login_submit").click()
-        browser.get(hub.url + "/user/alice/lab")
-        menu = wait.until(
-            ready.element_to_be_clickable(
-                (By.XPATH, "//div[contains(@class,'lm-MenuBar-itemLabel') and text()='Nbgrader']")
-            )
-        )
-        menu.click()
-        wait.until(
-            ready.element_to_be_clickable(
-                (
-                    By.XPATH,
-                    "//div[contains(@class,'lm-Menu-itemLabel') and text()='Assignment List']",
-                )
-            )
-        ).click()
-        wait.until(
-            ready.presence_of_element_located(
-                (By.XPATH, f"//*[contains(@class,'item_name') and contains(., '{ASSIGNMENT}')]")
-            )
-        )
+        wait.until(lambda d: "/hub/login" not in d.current_url)  # the session cookie is set
         shot = hub.data_dir.parent / "assignment-list.png"
-        browser.save_screenshot(str(shot))
-        print(f"screenshot: {shot}")
+        try:
+            browser.get(hub.url + "/user/alice/lab")
+            menu = wait.until(
+                ready.element_to_be_clickable((By.XPATH, LAB_MENU.format("Nbgrader")))
+            )
+            menu.click()
+            item = (By.XPATH, LAB_MENU_ITEM.format("Assignment List"))
+            wait.until(ready.element_to_be_clickable(item)).click()
+            # Only the Assignments panel names the assignment (the file browser shows the course).
+            listed = f"//*[contains(text(), '{ASSIGNMENT}')]"
+            wait.until(ready.presence_of_element_located((By.XPATH, listed)))
+        finally:
+            browser.save_screenshot(str(shot))
+            print(f"screenshot: {shot} (at {browser.current_url})")
         assert "Formgrader" not in browser.page_source, "students must not see the formgrader"
     finally:
         browser.quit()
