@@ -258,6 +258,14 @@ class Backend:
         name = f"coursehub-grade-{uuid.uuid4().hex[:12]}"
         result = RunResult(backend=self.name)
         started = time.monotonic()
+        size = sum(path.stat().st_size for _, path in iter_files(files_dir))
+        allowed = min(run_notebook.DEFAULTS["max_payload"], limits.tmp_size // 2)
+        if size > allowed:
+            result.refused = (
+                f"the submission's files ({run_notebook.human_bytes(size)}) exceed "
+                f"{run_notebook.human_bytes(allowed)}"
+            )
+            return result
         try:
             cmd = self.command(name)
             proc = subprocess.Popen(

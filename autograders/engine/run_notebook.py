@@ -36,6 +36,7 @@ import argparse
 import ast
 import asyncio
 import copy
+import errno
 import json
 import os
 import resource
@@ -293,6 +294,14 @@ try:
             __import__(_ch_m)
         except ImportError:
             pass
+    # autograders loads its checks lazily: load them all now, so the baseline holds them
+    _ch_m = _ch_sys.modules.get("autograders")
+    for _ch_name in getattr(_ch_m, "__all__", ()):
+        try:
+            getattr(_ch_m, _ch_name)
+        except Exception:
+            pass
+    del _ch_name
 finally:
     _ch_sys.path[:] = _ch_saved_path
 del _ch_saved_path, _ch_m, _ch_sys
@@ -438,9 +447,14 @@ def safe_extract(tar: tarfile.TarFile, dest: str, max_bytes: int) -> dict:
             if total > max_bytes:
                 raise PayloadTooLarge(f"the submission's files exceed {human_bytes(max_bytes)}")
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            with tar.extractfile(member) as src, open(target, "wb") as out:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
+            try:
+                with tar.extractfile(member) as src, open(target, "wb") as out:
+                    while chunk := src.read(1 << 20):
+                        out.write(chunk)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EFBIG):
+                    raise PayloadTooLarge("the submission's files do not fit the sandbox") from exc
+                raise
     if job is None:
         raise ValueError("no job.json in the payload")
     return job
@@ -599,6 +613,8 @@ class Executor:
                     before = self.baseline_maps.get(cat, {})
                     after = full.get("maps", {}).get(cat, {})
                     diffs = sorted(k for k, v in before.items() if after.get(k) != v)
+                    # a replaced function also has new code/defaults/globals: say it once
+                    diffs = [k for k in diffs if k.rsplit(".", 1)[0] not in diffs]
                     for key in diffs[:8]:
                         what.append(_describe_key(key))
                     if len(diffs) > 8:
@@ -794,9 +810,14 @@ def _describe_key(key: str) -> str:
     """A student-readable phrase for a fingerprint entry that changed."""
     if key.startswith("len(") and key.endswith(")"):
         return f"{key[4:-1]} was changed (entries added or removed)"
-    for suffix in (".__code__", ".__defaults__", ".__kwdefaults__", ".__globals__"):
+    for suffix, what in (
+        (".__code__", "the code of"),
+        (".__defaults__", "the default arguments of"),
+        (".__kwdefaults__", "the default keyword arguments of"),
+        (".__globals__", "the globals of"),
+    ):
         if key.endswith(suffix):
-            return f"the {suffix.strip('_.')} of {key[: -len(suffix)]} was replaced"
+            return f"{what} {key[: -len(suffix)]} changed"
     return f"{key} was replaced or removed"
 
 

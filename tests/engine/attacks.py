@@ -174,7 +174,7 @@ def read_hidden_tests(solution, released, ctx):
         """
         import os
         # a line of this notebook's hidden tests (not spelled out: this cell's source is on disk)
-        needle = "make_grid(4, " + "2), torch.arange(8.0)"
+        needle = "(1, 6), " + "(6, 1)"
         leaks = []
         skip = ("/proc", "/sys", "/usr", "/dev", "/opt/venv")
         for top, dirs, files in os.walk("/"):
@@ -440,7 +440,7 @@ ATTACKS = [
         "patch-helper-code",
         patch_helper_code,
         0.0,
-        ("the code of autograders.check_tensor was replaced",),
+        ("the code of autograders.check_tensor changed",),
     ),
     Case("rebind-helper", rebind_helper, 2.0, ("'check_tensor'", "was rebound")),
     Case("patch-torch", patch_torch, 0.0, ("torch.allclose",)),

@@ -277,3 +277,11 @@ def test_infra_failures_are_told_apart_from_the_students():
     big = RunResult(events=[{"ev": "fatal", "stage": "payload", "msg": "too big"}])
     backends.Backend._classify(BwrapBackend(limits), big)
     assert big.refused == "too big" and not big.infra_error
+
+
+def test_oversized_submission_is_refused_without_starting_a_sandbox(tmp_path, monkeypatch):
+    (tmp_path / "weights.bin").write_bytes(b"\0" * 4096)
+    monkeypatch.setattr(BwrapBackend, "command", lambda self, name: ["false-not-started"])
+    result = BwrapBackend(Limits(tmp_size=4096)).run(NB, tmp_path)
+    assert "exceed" in result.refused and not result.infra_error and not result.events
+    assert result.failure(Limits())["reason"] == "refused"

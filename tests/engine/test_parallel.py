@@ -8,7 +8,7 @@ import io
 import pytest
 from enginekit import leftover_sandboxes
 
-from autograders.engine import parallel
+from autograders.engine import backends, parallel
 from autograders.engine import sandbox_execute as sx
 from autograders.engine.backends import Limits, RunResult, make_backend
 
@@ -59,7 +59,7 @@ def fake_sandboxes(monkeypatch):
         return {"result": result.to_json(), "attempts": attempts}
 
     monkeypatch.setattr(sx, "execute", execute)
-    monkeypatch.setattr(sx.BwrapBackend, "check", lambda self: None)
+    monkeypatch.setattr(backends.BwrapBackend, "check", lambda self: None)
     return FakeBackend
 
 
