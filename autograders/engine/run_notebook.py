@@ -91,9 +91,17 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
     ip = get_ipython()
     maps = {}
     problems = []
+    baseline = mode == "full" and categories is None
+    objects = []
 
     def add(cat, key, value):
         maps.setdefault(cat, {})[key] = id(value)
+        if baseline:
+            objects.append(value)
+
+    def trusted_code(f):
+        code = getattr(f, "__code__", None)
+        return code is not None and any(code.co_filename.startswith(r) for r in trusted_roots)
 
     def add_ns(cat, prefix, ns):
         for k, v in list(ns.items()):
@@ -103,6 +111,11 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
                 add(cat, prefix + k + ".__defaults__", v.__defaults__)
                 add(cat, prefix + k + ".__kwdefaults__", v.__kwdefaults__)
                 add(cat, prefix + k + ".__globals__", v.__globals__)
+                # a library wrapping a function in place (torch._dynamo wraps
+                # torch.manual_seed when imported) is not tampering: record what it wraps
+                wrapped = v.__dict__.get("__wrapped__")
+                if wrapped is not None and trusted_code(v):
+                    maps.setdefault("wrapped", {})[prefix + k] = id(wrapped)
 
     def section(name, fn):
         try:
@@ -272,6 +285,9 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
     section("imports", s_imports)
     if insert_cwd and "" not in sys.path:
         sys.path.insert(0, "")
+    if baseline:  # keep every fingerprinted object alive, so that no id is ever reused
+        builtins._coursehub_baseline = objects
+    wrapped = maps.pop("wrapped", {})
     digests = {}
     for cat, m in maps.items():
         h = hashlib.sha1()
@@ -281,6 +297,7 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
     out = {"digests": digests, "problems": problems}
     if mode == "full":
         out["maps"] = {c: maps[c] for c in (categories or maps) if c in maps}
+        out["wrapped"] = wrapped
     return json.dumps(out)
 """
 
@@ -609,16 +626,23 @@ class Executor:
             what = [p[1] for p in result["problems"] if p[0] != "probe-error"]
             if changed:
                 full = await self.run_probe("full", changed)
+                wrapped = full.get("wrapped", {})
                 for cat in changed:
                     before = self.baseline_maps.get(cat, {})
                     after = full.get("maps", {}).get(cat, {})
                     diffs = sorted(k for k, v in before.items() if after.get(k) != v)
+                    benign = {k for k in diffs if k in wrapped and wrapped[k] == before[k]}
+                    diffs = [k for k in diffs if k not in benign]
+                    diffs = [k for k in diffs if k.rsplit(".", 1)[0] not in benign]
                     # a replaced function also has new code/defaults/globals: say it once
                     diffs = [k for k in diffs if k.rsplit(".", 1)[0] not in diffs]
                     for key in diffs[:8]:
                         what.append(_describe_key(key))
                     if len(diffs) > 8:
                         what.append(f"... and {len(diffs) - 8} more in {cat}")
+                    if not diffs:  # only library wrappers or new names: the new baseline
+                        self.baseline_maps[cat] = after
+                        self.baseline_digests[cat] = result["digests"].get(cat)
             for p in result["problems"]:
                 if p[0] == "probe-error":
                     self.events.emit("log", msg=f"probe: {p[1]}")
