@@ -468,8 +468,8 @@ def xor_accuracy(model):
     return ((logits.reshape(-1) > 0).float() == Y_XOR).float().mean()
 
 
-check_trains(lambda: train_xor(X_XOR, Y_XOR), xor_accuracy, threshold=1.0, budget_s=10.0, seed=0,
-             name="XOR network (seed 0)")
+accuracy = check_trains(lambda: train_xor(X_XOR, Y_XOR), xor_accuracy, threshold=1.0, budget_s=10.0,
+                        seed=0, name="XOR network (seed 0)")
 ### BEGIN HIDDEN TESTS
 for seed in (1, 2):
     check_trains(lambda: train_xor(X_XOR, Y_XOR), xor_accuracy, threshold=1.0, budget_s=10.0,
