@@ -348,12 +348,26 @@ class GradingRun:
         for i in range(jobs):
             slots.put(gpus[i % len(gpus)] if gpus else "")
         outcomes_lock = threading.Lock()
-        submitted: dict[str, str] = {}  # key -> student label
+        # identical inputs (same merged notebook, files and limits) run once; everyone
+        # who submitted them gets that outcome. key -> {"rec": record or None, "dups": [...]}
+        by_key: dict[str, dict] = {}
 
-        def work(record: dict) -> None:
+        def label_of(record: dict) -> str:
             label = record["student"]
             if record.get("notebook_id") and record["notebook_id"] != self.assignment_id:
                 label += f"/{record['notebook_id']}"
+            return label
+
+        def report(record: dict, rec: dict) -> None:
+            outcome = outcome_from(
+                rec, record["student"], record.get("notebook_id") or "", record["settings"]
+            )
+            with outcomes_lock:
+                summary.outcomes.append(outcome)
+            progress.finish(label_of(record), outcome)
+
+        def work(record: dict) -> None:
+            label = label_of(record)
             progress.start(label)
             slot = slots.get()
             try:
@@ -374,12 +388,24 @@ class GradingRun:
             finally:
                 slots.put(slot)
             sx.write_result(self.run_dir, record["key"], rec)
-            outcome = outcome_from(
-                rec, record["student"], record.get("notebook_id") or "", record["settings"]
-            )
             with outcomes_lock:
-                summary.outcomes.append(outcome)
-            progress.finish(label, outcome)
+                state = by_key[record["key"]]
+                state["rec"] = rec
+                dups, state["dups"] = state["dups"], []
+            for r in [record, *dups]:
+                report(r, rec)
+
+        def enqueue(record: dict) -> None:
+            with outcomes_lock:
+                state = by_key.get(record["key"])
+                if state is None:
+                    by_key[record["key"]] = {"rec": None, "dups": []}
+                    futures.append(pool.submit(work, record))
+                    return
+                if state["rec"] is None:
+                    state["dups"].append(record)
+                    return
+            report(record, state["rec"])
 
         dry_result: dict = {}
 
@@ -410,11 +436,7 @@ class GradingRun:
                         if path.name in seen:
                             continue
                         seen.add(path.name)
-                        record = json.loads(path.read_text())
-                        if record["key"] in submitted:
-                            continue  # identical input already queued: one execution
-                        submitted[record["key"]] = record["student"]
-                        futures.append(pool.submit(work, record))
+                        enqueue(json.loads(path.read_text()))
                     if dry_done:
                         if not real.is_alive() and "proc" not in real_result:
                             real.start()

@@ -22,6 +22,7 @@ Modes (environment, set by the parallel driver, ``parallel.py``):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -59,6 +60,7 @@ def parse_size(text: str | int) -> int:
     return int(float(m.group(1)) * factor)
 
 
+@functools.lru_cache(maxsize=1)
 def deployment_sandbox() -> str:
     """docker in docker mode, bwrap in local mode (COURSEHUB_MODE, or the .env file)."""
     try:
@@ -183,6 +185,7 @@ def sandboxed_preprocessors(preprocessors) -> list:
     return out
 
 
+@functools.lru_cache(maxsize=8)
 def resolve_datasets(value: str, kind: str) -> str:
     if value != "auto":
         return value

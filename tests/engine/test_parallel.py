@@ -66,10 +66,16 @@ def fake_sandboxes(monkeypatch):
 def test_infra_failures_are_retried_once_and_reruns_grade_only_what_is_missing(
     make_course, fake_sandboxes
 ):
+    from coursekit import with_cell_source
+
     kit = make_course()
     solution = kit.build(ASSIGNMENT)
-    for student in ("ann", "ben", "cat"):
-        kit.submit(student, ASSIGNMENT, solution)
+    grid = next(c.source for c in solution.cells if "def make_grid" in c.source)
+    for student in ("ann", "ben", "cat"):  # three different notebooks
+        nb = with_cell_source(solution, "make_grid", grid + f"\n# {student}\n")
+        kit.submit(student, ASSIGNMENT, nb)
+        if student == "ann":
+            kit.submit("dan", ASSIGNMENT, nb)  # a copy of ann's: executed once for both
     fake_sandboxes.flaky = {"ben"}
     fake_sandboxes.broken = {"cat"}
     out = io.StringIO()
@@ -78,12 +84,13 @@ def test_infra_failures_are_retried_once_and_reruns_grade_only_what_is_missing(
     assert by["ann"].status == "ok" and by["ann"].attempts == 1
     assert by["ben"].status == "ok" and by["ben"].attempts == 2, "one retry after a daemon error"
     assert by["cat"].status == "infra" and by["cat"].attempts == 2
+    assert by["dan"].status == "ok" and "dan" not in fake_sandboxes.calls
     assert "retrying once" in out.getvalue()
     assert "1 failed (infrastructure)" in summary.line()
     scores = kit.course.scores(ASSIGNMENT)
-    assert scores["ann"] == (12.0, 12.0) and scores["ben"] == (12.0, 12.0)
+    assert scores["ann"] == scores["ben"] == scores["dan"] == (12.0, 12.0)
     assert scores.get("cat", (0, 0))[0] == 0, "an infrastructure failure must not be graded"
-    assert not (kit.course.root / "autograded" / "cat").exists()
+    assert not (kit.course.root / "autograded" / "cat" / ASSIGNMENT).exists()
 
     # the daemon is back: running again grades cat only and touches nobody else
     fake_sandboxes.broken = set()
