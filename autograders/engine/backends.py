@@ -140,6 +140,7 @@ def job_spec(nb: dict, limits: Limits, backend: str) -> dict:
         "memory": limits.memory,
         "rlimit_fsize": limits.tmp_size,
         "kernel_env": {"NBGRADER_EXECUTION": "autograde"},
+        "sandboxed": True,  # own pid namespace: the executor may reap stray processes
     }
     if backend == "bwrap":
         job["nproc"] = limits.pids

@@ -35,11 +35,13 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
+import contextlib
 import copy
 import errno
 import json
 import os
 import resource
+import signal
 import sys
 import tarfile
 import time
@@ -781,6 +783,17 @@ class Executor:
                     )
                 )
             del reply_error
+            stopped = self.reap_strays()
+            if stopped:
+                cell.outputs.append(
+                    {
+                        "output_type": "stream",
+                        "name": "stdout",
+                        "text": f"\n[coursehub: stopped {stopped} background processes this "
+                        "cell left running (more than "
+                        f"{STRAY_LIMIT} at once looks like a fork bomb)]\n",
+                    }
+                )
             if is_instructor_code(cell):
                 self.imports.extend(instructor_imports(cell.source))
             self.events.emit(
@@ -794,6 +807,38 @@ class Executor:
             self.events.emit("stop", **stop)
         await self._shutdown()
         self.events.emit("end", exec_seconds=round(self.exec_seconds, 3))
+
+    def reap_strays(self) -> int:
+        """Kill every process but us and the kernel when a cell left too many running.
+
+        A fork bomb fills the process limit with children that keep trying to fork; they
+        would slow every later cell (and the machine) until the sandbox ends. A few
+        background processes (a DataLoader's workers) are left alone.
+        """
+        if not self.job.get("sandboxed"):
+            return 0  # never outside a sandbox's own pid namespace
+        keep = {os.getpid(), 1}
+        kernel = getattr(getattr(self.client.km, "provisioner", None), "process", None)
+        if kernel is not None:
+            keep.add(kernel.pid)
+        keep.add(os.getppid())
+        strays = _processes() - keep
+        if len(strays) <= STRAY_LIMIT:
+            return 0
+        stopped = set()
+        for _ in range(50):  # freeze first (they cannot fork into the freed slots), then kill
+            strays = _processes() - keep
+            if not strays:
+                break
+            for pid in strays:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGSTOP)
+            for pid in strays:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            stopped |= strays
+            time.sleep(0.05)
+        return len(stopped)
 
     def _death(self, index, oom_before):
         code = None
@@ -828,6 +873,21 @@ class Executor:
 
 class ProbeFailed(Exception):
     pass
+
+
+STRAY_LIMIT = 32
+
+
+def _processes() -> set[int]:
+    """Pids of the processes we can see and signal (the sandbox's, same uid)."""
+    me = os.getuid()
+    pids = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{name}").st_uid == me:
+                    pids.add(int(name))
+    return pids
 
 
 def _describe_key(key: str) -> str:

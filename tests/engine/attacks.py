@@ -421,7 +421,7 @@ ATTACKS = [
     Case("read-solutions", read_solutions, 10.0, ("source notebook is not readable",)),
     Case("read-hidden-tests", read_hidden_tests, 10.0, ("no hidden tests found",)),
     Case("network", network, 10.0, ("ATTACK: no network",)),
-    Case("fork-bomb", fork_bomb, 10.0, ("process limit of",)),
+    Case("fork-bomb", fork_bomb, 10.0, ("process limit of", "background processes")),
     Case("infinite-loop", infinite_loop, 0.0, ("time limit of", "did not stop")),
     Case(
         "memory-hog",
