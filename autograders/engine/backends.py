@@ -88,6 +88,7 @@ class RunResult:
     stderr_tail: str = ""
     wall_seconds: float = 0.0
     backend: str = ""
+    timings: dict = field(default_factory=dict)  # grader-side seconds since start, per event
 
     def event(self, kind: str) -> dict | None:
         return next((e for e in self.events if e.get("ev") == kind), None)
@@ -316,6 +317,8 @@ class Backend:
                     continue
                 if isinstance(event, dict):
                     result.events.append(event)
+                    if event.get("ev") in ("hello", "ready", "end"):
+                        result.timings[event["ev"]] = round(time.monotonic() - started, 3)
 
         threads = [
             threading.Thread(target=feed, daemon=True),
