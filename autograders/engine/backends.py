@@ -142,6 +142,7 @@ def job_spec(nb: dict, limits: Limits, backend: str) -> dict:
         "rlimit_fsize": limits.tmp_size,
         "kernel_env": {"NBGRADER_EXECUTION": "autograde"},
         "sandboxed": True,  # own pid namespace: the executor may reap stray processes
+        "wall_timeout": limits.wall_timeout,  # the executor's own backstop (grader killed)
     }
     if backend == "bwrap":
         job["nproc"] = limits.pids
@@ -606,6 +607,25 @@ class DockerBackend(Backend):
         for p in self._removals:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=30)
+
+
+def prune_docker_leftovers(docker: str = "docker") -> None:
+    """Remove stopped grading containers of runs that died before cleaning up."""
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        subprocess.run(
+            [
+                docker,
+                "container",
+                "prune",
+                "-f",
+                "--filter",
+                "label=coursehub.autograde=1",
+                "--filter",
+                "until=1h",
+            ],
+            capture_output=True,
+            timeout=60,
+        )
 
 
 BACKENDS = ("docker", "bwrap")

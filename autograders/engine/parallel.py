@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sandbox_execute as sx
-from .backends import RunResult, SandboxUnavailable
+from .backends import RunResult, SandboxUnavailable, prune_docker_leftovers
 
 STATUS_TEXT = {
     "ok": "graded",
@@ -339,6 +339,8 @@ class GradingRun:
     def run(self) -> Summary:
         started = time.monotonic()
         settings = self.check_sandbox()  # raises SandboxUnavailable
+        if settings["sandbox"] == "docker":
+            prune_docker_leftovers()
         jobs = self.jobs or default_jobs(settings)
         summary = Summary(jobs=jobs, sandbox=settings["sandbox"])
         self.prepare()
