@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 from pathlib import Path
 
 import pytest
 from coursehub import content
 from coursekit import CourseKit, with_cell_source
+
+from autograders.engine.parallel import GradingRun
 
 MUTANTS_DIR = Path(__file__).parent / "mutants"
 ASSIGNMENTS = content.list_assignments()
@@ -25,7 +28,10 @@ def load_mutants(assignment_id: str) -> list[dict]:
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def graded(request, tmp_path_factory):
-    """Build one assignment and autograde its reference, its release and every mutant offline."""
+    """Build one assignment; grade its reference, release and every mutant as `coursehub autograde`.
+
+    That is the sandboxed parallel engine: bubblewrap (no network), two sandboxes at once.
+    """
     assignment_id = request.param
     kit = CourseKit(tmp_path_factory.mktemp(assignment_id))
     solution = kit.build(assignment_id)
@@ -38,7 +44,11 @@ def graded(request, tmp_path_factory):
             assignment_id,
             with_cell_source(solution, mutant["cell"], mutant["source"]),
         )
-    kit.autograde(assignment_id, offline=True)
+    progress = io.StringIO()
+    summary = GradingRun(
+        kit.course, assignment_id, jobs=2, sandbox="bwrap", force=True, stream=progress
+    ).run()
+    assert not summary.infra_failures and not summary.nbgrader_failed, progress.getvalue()
     return assignment_id, kit.course.scores(assignment_id), mutants
 
 
