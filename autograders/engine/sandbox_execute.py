@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -72,6 +73,42 @@ def deployment_sandbox() -> str:
     return "docker" if mode == "docker" else "bwrap"
 
 
+def deployment_gpus(kind: str, settings=None, docker_info: dict | None = None) -> str:
+    """GPUs for grading sandboxes under the deployment's student GPU policy: '', 'all' or ids.
+
+    Only the docker sandbox can hand a GPU to a submission; bwrap binds no GPU devices.
+    """
+    if kind != "docker":
+        return ""
+    try:
+        from coursehub import gpus
+        from coursehub.settings import load_settings
+
+        settings = settings or load_settings()
+        policy = gpus.parse_policy(settings.get("COURSEHUB_GPUS", "auto"))
+        ids = gpus.parse_gpu_ids(settings.get("COURSEHUB_GPU_IDS", ""))
+    except Exception:
+        return ""  # no deployment settings (a bare nbgrader course): CPU, as configured
+    if policy == "auto":
+        if docker_info is None:
+            docker_info = _docker_info()
+        policy = gpus.effective_policy(policy, docker_info)
+    if policy == "none":
+        return ""
+    return ",".join(ids) or "all"
+
+
+@functools.lru_cache(maxsize=1)
+def _docker_info() -> dict:
+    try:
+        out = subprocess.run(
+            ["docker", "info", "--format", "{{json .}}"], capture_output=True, text=True, timeout=30
+        )
+        return json.loads(out.stdout) if out.returncode == 0 else {}
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return {}
+
+
 class SandboxExecute(NbGraderPreprocessor):
     """Execute the merged notebook in a sandbox (docker or bwrap) instead of locally."""
 
@@ -91,7 +128,11 @@ class SandboxExecute(NbGraderPreprocessor):
     pids = Integer(256, help="processes + threads in the sandbox").tag(config=True)
     cpus = Float(1.0, help="CPUs per sandbox").tag(config=True)
     tmp_size = Unicode("1g", help="size of the sandbox's writable /tmp").tag(config=True)
-    gpus = Unicode("", help="'' (no GPU), 'all', or a device id").tag(config=True)
+    gpus = Unicode(
+        "auto",
+        help="'' (no GPU), 'all', device ids (one per parallel sandbox, e.g. '0,1'), or auto: "
+        "the deployment's COURSEHUB_GPUS / COURSEHUB_GPU_IDS in docker mode, none in bwrap",
+    ).tag(config=True)
     datasets = Unicode(
         "auto",
         help="read-only datasets at /srv/datasets: a host folder (bwrap) or volume (docker); "
@@ -133,7 +174,7 @@ class SandboxExecute(NbGraderPreprocessor):
             "sandbox": kind,
             "image": self.image or os.environ.get(IMAGE_ENV) or DEFAULT_IMAGE,
             "limits": self.limits().__dict__,
-            "gpus": self.gpus,
+            "gpus": deployment_gpus(kind) if self.gpus == "auto" else self.gpus,
             "datasets": resolve_datasets(self.datasets, kind),
         }
 
@@ -232,6 +273,8 @@ def make_backend_for(settings: dict, gpu_slot: str = "") -> backends.Backend:
     gpu = settings["gpus"]
     if gpu and gpu_slot:
         gpu = gpu_slot
+    elif "," in gpu:
+        gpu = gpu.split(",")[0]  # one sandbox at a time (formgrader button): the first GPU
     return make_backend(
         settings["sandbox"],
         limits,

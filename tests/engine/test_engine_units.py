@@ -285,3 +285,28 @@ def test_oversized_submission_is_refused_without_starting_a_sandbox(tmp_path, mo
     result = BwrapBackend(Limits(tmp_size=4096)).run(NB, tmp_path)
     assert "exceed" in result.refused and not result.infra_error and not result.events
     assert result.failure(Limits())["reason"] == "refused"
+
+
+@pytest.mark.parametrize(
+    ("env", "docker_info", "expected"),
+    [
+        ({"COURSEHUB_GPUS": "none"}, {}, ""),
+        ({"COURSEHUB_GPUS": "shared"}, {}, "all"),
+        ({"COURSEHUB_GPUS": "one-each", "COURSEHUB_GPU_IDS": "0,1"}, {}, "0,1"),
+        ({"COURSEHUB_GPUS": "auto"}, {"Runtimes": {"runc": {}}}, ""),
+        ({"COURSEHUB_GPUS": "auto"}, {"Runtimes": {"nvidia": {}}}, "all"),
+    ],
+)
+def test_grading_gpus_follow_the_deployment_policy(env, docker_info, expected, tmp_path):
+    from coursehub.settings import load_settings
+
+    settings = load_settings(environ={"COURSEHUB_MODE": "docker", **env}, dotenv=tmp_path / "x")
+    got = sandbox_execute.deployment_gpus("docker", settings, docker_info=docker_info)
+    assert got == expected
+    assert sandbox_execute.deployment_gpus("bwrap", settings, docker_info=docker_info) == ""
+
+
+def test_a_single_sandbox_with_several_gpus_gets_one_device():
+    settings = {"sandbox": "docker", "limits": Limits().__dict__, "image": "i", "gpus": "2,3"}
+    assert sandbox_execute.make_backend_for(settings).gpu == "2"
+    assert sandbox_execute.make_backend_for(settings, gpu_slot="3").gpu == "3"
