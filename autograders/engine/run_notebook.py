@@ -483,10 +483,15 @@ class PayloadTooLarge(Exception):
     pass
 
 
-def _make_client_class():
+def _skip_slow_imports() -> None:
     # jsonschema (under nbformat) imports rfc3987_syntax when installed, which builds a
-    # grammar at import: 0.7 s of CPU per sandbox for a URI format nbformat never checks
+    # grammar at import: 0.7 s of CPU per sandbox for a URI format nbformat never checks.
+    # Must run before nbformat is first imported.
     sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def _make_client_class():
+    _skip_slow_imports()
     from nbclient import NotebookClient
     from nbformat import NotebookNode
 
@@ -659,6 +664,7 @@ class Executor:
 
     # -- main -------------------------------------------------------------------------
     async def run(self) -> None:
+        _skip_slow_imports()
         import nbformat
 
         nb = nbformat.reads(json.dumps(self.nb_dict), as_version=4)  # joins list sources
@@ -1089,6 +1095,7 @@ def main_stdio() -> int:
 
 
 def main_files(argv) -> int:
+    _skip_slow_imports()
     import nbformat
 
     parser = argparse.ArgumentParser(description="execute a notebook (inside a sandbox)")
