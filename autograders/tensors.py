@@ -80,6 +80,7 @@ def check_close(
             f"{name}: expected a number close to {_describe(expected)}, got None.\n"
             "Hint: did you forget a `return` statement?"
         )
+    _require_plain(actual, name)
     if not _is_numeric(actual):
         raise AssertionError(
             f"{name}: expected a number close to {_describe(expected)}, "
@@ -104,8 +105,23 @@ def check_close(
 # --- type -----------------------------------------------------------------------------------
 
 
+# A subclass's __torch_function__ would run the submission's code inside every comparison
+# (and could answer "equal"); nn.Parameter disables it, so it is the one subclass allowed.
+PLAIN_TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)
+
+
+def _require_plain(actual, name: str) -> None:
+    if isinstance(actual, torch.Tensor) and type(actual) not in PLAIN_TENSOR_TYPES:
+        subclass = type(actual).__qualname__
+        raise AssertionError(
+            f"{name}: expected a plain torch.Tensor, got the subclass {subclass}.\n"
+            "Hint: return ordinary tensors (x.as_subclass(torch.Tensor) turns one back)."
+        )
+
+
 def _require_tensor(actual, name: str) -> None:
     if isinstance(actual, torch.Tensor):
+        _require_plain(actual, name)
         return
     got = f"got {type_name(actual)}"
     if actual is None:

@@ -195,3 +195,26 @@ def test_check_close_rejects_none_and_non_numbers(failure):
 def test_check_close_reports_shape_mismatch(failure):
     msg = failure(check_close, torch.ones(2), torch.ones(3))
     assert "expected shape (3,), got shape (2,)" in msg
+
+
+class _AlwaysEqual(torch.Tensor):
+    """A submission's tensor that answers every comparison with "equal"."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        out = super().__torch_function__(func, types, args, kwargs or {})
+        if getattr(func, "__name__", "") in ("allclose", "equal", "isclose", "eq", "__eq__"):
+            return torch.ones_like(out, dtype=torch.bool) if isinstance(out, torch.Tensor) else True
+        return out
+
+
+def test_check_tensor_rejects_a_tensor_subclass_that_lies_about_equality():
+    liar = torch.zeros(2, 3).as_subclass(_AlwaysEqual)
+    with pytest.raises(AssertionError, match="plain torch.Tensor, got the subclass _AlwaysEqual"):
+        check_tensor(liar, torch.ones(2, 3))
+    with pytest.raises(AssertionError, match="subclass _AlwaysEqual"):
+        check_close(liar.sum(), 6.0)
+
+
+def test_check_tensor_accepts_a_parameter():
+    check_tensor(torch.nn.Parameter(torch.ones(2)), [1.0, 1.0])

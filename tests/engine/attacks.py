@@ -446,8 +446,5 @@ ATTACKS = [
     Case("patch-torch", patch_torch, 0.0, ("torch.allclose",)),
     Case("swallow-errors", swallow_errors, 0.0, ("custom exception handler",)),
     Case("blank-test-cells", blank_test_cells, 0.0, ("changed the grading environment",)),
+    Case("lying-tensor", lying_tensor, 0.0, ("expected a plain torch.Tensor",)),
 ]
-
-# Known gap, kept visible: a value that lies about itself (autograders.check_tensor accepts
-# Tensor subclasses, whose __torch_function__ runs student code inside the check).
-KNOWN_GAPS = [Case("lying-tensor", lying_tensor, 0.0)]
