@@ -156,10 +156,11 @@ def test_attack_is_contained_and_earns_at_most_the_honest_part(graded, case):
     assert got <= case.max_score, f"{case.name} scored {got} > {case.max_score}"
 
 
-@pytest.mark.parametrize("case", ATTACKS, ids=lambda c: c.name)
+# a corrupted notebook is refused before grading: test_corrupted_notebook_is_skipped_...
+@pytest.mark.parametrize("case", [c for c in ATTACKS if c.graded], ids=lambda c: c.name)
 def test_attackers_feedback_says_what_happened(graded, case):
-    if case.name not in graded["cases"] or not case.graded:
-        pytest.skip("no feedback for this case")
+    if case.name not in graded["cases"]:
+        pytest.skip(f"not run on {graded['backend']}")
     text = graded["feedback"][case.name]
     assert text is not None
     for words in case.feedback:
