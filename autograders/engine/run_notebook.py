@@ -491,7 +491,6 @@ def _skip_slow_imports() -> None:
 
 
 def _make_client_class():
-    _skip_slow_imports()
     from nbclient import NotebookClient
     from nbformat import NotebookNode
 
@@ -664,7 +663,6 @@ class Executor:
 
     # -- main -------------------------------------------------------------------------
     async def run(self) -> None:
-        _skip_slow_imports()
         import nbformat
 
         nb = nbformat.reads(json.dumps(self.nb_dict), as_version=4)  # joins list sources
@@ -1095,7 +1093,6 @@ def main_stdio() -> int:
 
 
 def main_files(argv) -> int:
-    _skip_slow_imports()
     import nbformat
 
     parser = argparse.ArgumentParser(description="execute a notebook (inside a sandbox)")
@@ -1125,6 +1122,7 @@ def main_files(argv) -> int:
 
 
 def main(argv=None) -> int:
+    _skip_slow_imports()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--stdio"]:
         return main_stdio()
