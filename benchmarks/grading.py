@@ -93,15 +93,21 @@ def make_course(root: Path, sandboxed: bool, cell_timeout: int) -> Course:
     return course
 
 
-def populate(course: Course, notebooks: dict) -> None:
+def release(course: Course) -> nbformat.NotebookNode:
+    """Build and generate the assignment; return the released (student) notebook."""
     content.build(ASSIGNMENT, course.root)
     course.nbgrader("db", "assignment", "add", ASSIGNMENT)
     course.nbgrader("generate_assignment", ASSIGNMENT, "--force")
-    release = course.root / "release" / ASSIGNMENT
+    return nbformat.read(course.root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+
+
+def place(course: Course, notebooks: dict) -> None:
+    """Put every submission where nbgrader collect would, with the release's other files."""
+    release_dir = course.root / "release" / ASSIGNMENT
     for student, nb in notebooks.items():
         folder = course.root / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
-        for item in release.iterdir():
+        for item in release_dir.iterdir():
             if item.suffix != ".ipynb":
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, folder / item.name)
         nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
@@ -145,16 +151,11 @@ def main(argv=None) -> int:
         solution_path = content.build(ASSIGNMENT, work / "scratch")
         solution = nbformat.read(solution_path, as_version=4)
         print(f"building two courses with {args.submissions} submissions of {ASSIGNMENT}...")
-        populate(plain, {})
-        released = nbformat.read(plain.root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+        released = release(plain)
+        release(boxed)
         notebooks = submissions(solution, released, args.submissions)
-        for student, nb in notebooks.items():
-            folder = plain.root / "submitted" / student / ASSIGNMENT
-            folder.mkdir(parents=True)
-            nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
-            (folder / "timestamp.txt").write_text("2026-11-22 09:00:00.000000 UTC")
-            plain.nbgrader("db", "student", "add", student)
-        populate(boxed, notebooks)
+        for course in (plain, boxed):
+            place(course, notebooks)
 
         print(f"plain nbgrader, serial, unsandboxed: grading {len(notebooks)}...", flush=True)
         load_plain = os.getloadavg()[0]
