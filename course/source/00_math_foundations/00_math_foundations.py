@@ -73,8 +73,11 @@ print("M^T has shape", tuple(M.T.shape), "and M x =", (M @ x).tolist())
 #
 # Write `matmul(A, B)` for 2-D tensors that returns $AB$ with the dtype of the inputs and raises
 # `ValueError` when the inner sizes differ (or an input is not 2-D).
-# **Do not use** `@`, `torch.matmul`, `torch.mm`, `torch.bmm`, `torch.mv`, `torch.dot`,
-# `torch.einsum` or `torch.tensordot`: the grader switches them off while your function runs.
+# **Do not use** a library matrix product: not `@`, `torch.matmul`, `torch.mm`, `torch.bmm`,
+# `torch.mv`, `torch.dot`, `torch.einsum`, `torch.tensordot`, nor their relatives
+# (`F.linear`, `nn.Linear`, `torch.addmm`, `torch.inner`, `torch.linalg.multi_dot`,
+# `torch.linalg.vecdot`, ...). The grader switches the whole family off while your function
+# runs (down to PyTorch's internal `mm`/`dot` kernels) and reads your source for them.
 #
 # *Hint:* broadcasting does the loops for you: `A[:, :, None]` has shape $(n, k, 1)$ and
 # `B[None, :, :]` has shape $(1, k, m)$; their product has shape $(n, k, m)$ and holds every
@@ -90,11 +93,35 @@ def matmul(A, B):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_matmul", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import ast
+import inspect
+import textwrap
+
 from autograders import check_source_forbids, check_tensor, forbid
 
-MATMUL_OPS = (torch.matmul, torch.mm, torch.bmm, torch.mv, torch.dot, torch.einsum,
-              torch.tensordot)
-MATMUL_NAMES = ["@", "matmul", "mm", "bmm", "mv", "dot", "einsum", "tensordot"]
+# Every library matrix product: the Python-level functions, and the internal (aten) kernels
+# they all end in, so that F.linear, torch.inner, multi_dot, nn.Linear ... are caught too.
+MATMUL_OPS = (torch.matmul, torch.mm, torch.bmm, torch.mv, torch.dot, torch.vdot, torch.einsum,
+              torch.tensordot, torch.nn.functional.linear, torch.addmm, torch.addmv,
+              torch.baddbmm, torch.addbmm, torch.inner, torch.linalg.multi_dot,
+              torch.linalg.vecdot, torch.chain_matmul,
+              "aten.mm", "aten.addmm", "aten.bmm", "aten.baddbmm", "aten.addbmm", "aten.mv",
+              "aten.addmv", "aten.dot", "aten.vdot")
+MATMUL_NAMES = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "einsum", "tensordot", "linear",
+                "Linear", "addmm", "addmv", "baddbmm", "addbmm", "multi_dot", "inner", "vecdot",
+                "chain_matmul"]
+
+
+def check_no_matmul_operator(fn):
+    """The `@` operator is syntax, not a name: look for it in the function's syntax tree."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.MatMult):
+            raise AssertionError(
+                f"line {node.lineno} of {fn.__name__} uses the @ operator, which this task asks "
+                "you to implement yourself.\nHint: broadcast and sum (see the hint above)."
+            )
+
 
 A = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 B = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]])
@@ -102,6 +129,7 @@ with forbid(*MATMUL_OPS):
     C = matmul(A, B)
 check_tensor(C, [[7.0, -1.0], [16.0, -1.0]], dtype=torch.float32, name="matmul(A, B)")
 check_source_forbids(matmul, MATMUL_NAMES)
+check_no_matmul_operator(matmul)
 
 
 def expect_value_error(A, B):
@@ -146,8 +174,10 @@ expect_value_error(torch.ones(3), torch.ones(3, 2))
 #
 # Powers are then cheap: $S^2 = Q\Lambda Q^\top Q \Lambda Q^\top = Q \Lambda^2 Q^\top$, and in
 # general $S^p = Q \Lambda^p Q^\top$. When every $\lambda_i > 0$ (a *symmetric positive
-# definite* matrix, like a covariance matrix) this works for **any real** $p$: $p = -1$ gives the
-# inverse, $p = \tfrac12$ the matrix square root (used to whiten data).
+# definite* matrix) this works for **any real** $p$: $p = -1$ gives the inverse, $p = \tfrac12$
+# the matrix square root (used to whiten data). A covariance matrix is always positive
+# *semi*-definite ($\lambda_i \ge 0$); it is positive definite, and these powers exist, when no
+# direction of the data has zero variance — in practice one adds a small $\epsilon I$ first.
 #
 # Write `sym_matrix_power(S, p)` returning $S^p$ for a symmetric positive definite $S$ and a real
 # number $p$. Use `torch.linalg.eigh(S)`, which returns the eigenvalues (ascending) and the
@@ -223,7 +253,10 @@ plt.show()
 #
 # $$\lVert A - A_k \rVert_F = \sqrt{\textstyle\sum_{i > k} \sigma_i^2}.$$
 #
-# This is how PCA, image compression and low-rank adapters (LoRA) work.
+# This is how PCA and image compression work. (Low-rank structure also drives LoRA adapters,
+# but differently: LoRA does not truncate an SVD; it freezes the pretrained weight $W$ and
+# *trains* a low-rank update $W + BA$ with thin matrices $B \in \mathbb{R}^{m \times r}$,
+# $A \in \mathbb{R}^{r \times n}$, $r \ll \min(m, n)$.)
 #
 # Write `low_rank(A, k)` that returns $A_k$ (same shape as `A`) for $0 \le k \le \min(m, n)$.
 # Use `torch.linalg.svd(A, full_matrices=False)`, which returns `U`, `S` (the $\sigma_i$,
@@ -307,7 +340,10 @@ except NotImplementedError:
 #
 # 1. `numerical_gradient(f, x, h=1e-5)`: the gradient of a scalar function `f` at a tensor `x`
 #    of any shape, by centred differences, one coordinate at a time. Return a tensor shaped like
-#    `x` and **leave `x` unchanged**.
+#    `x` and **leave `x` unchanged**: either build perturbed copies (`x + step`), or, if you
+#    change an entry of `x` in place, save it first and write the saved value back
+#    (`flat[i] = old`) — adding and then subtracting `h` need not give back exactly the same
+#    floating-point number. (The test allows differences of $10^{-12}$.)
 # 2. `sigmoid_mse_grad(w, X, y)`: the gradient with respect to $\mathbf{w}$ of the loss of a
 #    one-neuron "network",
 #
@@ -388,7 +424,8 @@ for seed, (f, df, shape) in enumerate(cases):
     x = torch.randn(*shape, generator=g, dtype=torch.float64)
     before = x.clone()
     got = numerical_gradient(f, x)
-    check_tensor(x, before, rtol=0, atol=0, name="x after numerical_gradient (it must not change)")
+    check_tensor(x, before, rtol=0, atol=1e-12,
+                 name="x after numerical_gradient (it must not change)")
     check_tensor(got, df(x), dtype=torch.float64, rtol=1e-6, atol=1e-8,
                  name=f"numerical_gradient (case {seed}, shape {shape})")
 x = torch.tensor([0.3, 2.0], dtype=torch.float64)

@@ -32,6 +32,11 @@ _POSTERIOR = '''def coin_posterior(biases, prior, flips):
     return torch.softmax(log_post, dim=0)
 '''
 
+_CHECKED_MATMUL = """def matmul(A, B):
+    if A.dim() != 2 or B.dim() != 2 or A.shape[1] != B.shape[0]:
+        raise ValueError('bad shapes')
+"""
+
 MUTANTS = [
     # matmul
     {"name": "matmul_uses_at", "cell": "matmul",
@@ -55,6 +60,28 @@ MUTANTS = [
                "    for l in range(A.shape[1] - 1):\n"
                "        C += A[:, l:l + 1] * B[l:l + 1, :]\n"
                "    return C\n"},
+    # bypasses of the first version's guard (review issue 12): each is a library matrix product
+    {"name": "matmul_f_linear", "cell": "matmul",
+     "source": _CHECKED_MATMUL + "    return torch.nn.functional.linear(A, B.T)\n"},
+    {"name": "matmul_addmm", "cell": "matmul",
+     "source": _CHECKED_MATMUL
+               + "    return torch.addmm(torch.zeros(A.shape[0], B.shape[1], dtype=A.dtype), A, B)\n"},
+    {"name": "matmul_multi_dot", "cell": "matmul",
+     "source": _CHECKED_MATMUL + "    return torch.linalg.multi_dot([A, B])\n"},
+    {"name": "matmul_inner", "cell": "matmul",
+     "source": _CHECKED_MATMUL + "    return torch.inner(A, B.T)\n"},
+    {"name": "matmul_vecdot", "cell": "matmul",
+     "source": _CHECKED_MATMUL + "    return torch.linalg.vecdot(A[:, :, None], B[None, :, :], dim=1)\n"},
+    {"name": "matmul_row_dots", "cell": "matmul",
+     "source": _CHECKED_MATMUL
+               + "    return torch.stack([torch.stack([torch.dot(A[i], B[:, j]) for j in range(B.shape[1])])\n"
+               + "                        for i in range(A.shape[0])])\n"},
+    {"name": "matmul_nn_linear_layer", "cell": "matmul",
+     "source": _CHECKED_MATMUL
+               + "    layer = torch.nn.Linear(A.shape[1], B.shape[1], bias=False).to(A.dtype)\n"
+               + "    with torch.no_grad():\n"
+               + "        layer.weight.copy_(B.T)\n"
+               + "        return layer(A)\n"},
     {"name": "matmul_float32", "cell": "matmul",
      "source": "def matmul(A, B):\n"
                "    if A.dim() != 2 or B.dim() != 2 or A.shape[1] != B.shape[0]:\n"
