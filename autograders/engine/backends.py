@@ -36,7 +36,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import run_notebook
+from . import admission, run_notebook
 
 GiB = 1024**3
 MiB = 1024**2
@@ -152,22 +152,23 @@ def job_spec(nb: dict, limits: Limits, backend: str) -> dict:
     return job
 
 
+PAYLOAD_LIMITS = admission.Limits()  # the same limits as at collect
+# Never part of the sandbox payload: notebooks go in job.json, the rest is nbgrader's.
+_NOT_PAYLOAD = (".ipynb_checkpoints", "__pycache__", "*.ipynb")
+
+
 def iter_files(files_dir: Path | None):
-    """(relative path, absolute path) of the submission's supporting files (no notebooks)."""
+    """The submission's supporting files (no notebooks) that admission lets through.
+
+    Each ``admission.Entry`` is valid until the next one is asked for: read it at once
+    (``admission.read_entry``). Links, special files and hard links are skipped, never
+    followed; collect already refused them, so none should be here.
+    """
     if files_dir is None or not Path(files_dir).is_dir():
         return
-    root = Path(files_dir)
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(
-            part.startswith(".ipynb_checkpoints") or part == "__pycache__" for part in rel.parts
-        ):
-            continue
-        if path.is_symlink() or not path.is_file():
-            continue
-        if path.suffix == ".ipynb" or rel.as_posix() == "timestamp.txt":
-            continue
-        yield rel.as_posix(), path
+    for item in admission.walk(Path(files_dir), PAYLOAD_LIMITS, _NOT_PAYLOAD):
+        if isinstance(item, admission.Entry) and item.rel != "timestamp.txt":
+            yield item
 
 
 def write_payload(stream, job: dict, files_dir: Path | None) -> None:
@@ -177,11 +178,11 @@ def write_payload(stream, job: dict, files_dir: Path | None) -> None:
         info.size = len(data)
         info.mode = 0o644
         tar.addfile(info, _BytesReader(data))
-        for rel, path in iter_files(files_dir):
-            info = tarfile.TarInfo(f"files/{rel}")
-            info.size = path.stat().st_size
+        for entry in iter_files(files_dir):
+            info = tarfile.TarInfo(f"files/{entry.rel}")
+            info.size = entry.size
             info.mode = 0o644
-            with open(path, "rb") as f:
+            with os.fdopen(admission.open_entry(entry), "rb") as f:
                 tar.addfile(info, f)
 
 
@@ -261,7 +262,7 @@ class Backend:
         name = f"coursehub-grade-{uuid.uuid4().hex[:12]}"
         result = RunResult(backend=self.name)
         started = time.monotonic()
-        size = sum(path.stat().st_size for _, path in iter_files(files_dir))
+        size = sum(entry.size for entry in iter_files(files_dir))
         allowed = min(run_notebook.DEFAULTS["max_payload"], limits.tmp_size // 2)
         if size > allowed:
             result.refused = (

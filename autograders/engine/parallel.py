@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,10 @@ class Summary:
     outcomes: list[Outcome] = field(default_factory=list)
     total_seconds: float = 0.0
     nbgrader_failed: str = ""
+    # student -> why nbgrader did not grade them (other than a sandbox failure)
+    nbgrader_errors: dict[str, str] = field(default_factory=dict)
+    # student -> why their submission was refused before grading (set by the caller)
+    not_gradable: dict[str, str] = field(default_factory=dict)
     jobs: int = 1
     sandbox: str = ""
 
@@ -75,8 +80,17 @@ class Summary:
     def infra_failures(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == "infra"]
 
+    def ungraded(self) -> dict[str, str]:
+        """Every student left without a grade, with the reason (infrastructure included)."""
+        out = {**self.not_gradable, **self.nbgrader_errors}
+        for o in self.infra_failures:
+            out[o.student] = f"{o.detail} (infrastructure; run again)"
+        return out
+
     def line(self) -> str:
-        graded = len(self.outcomes) - self.count("infra")
+        infra = {o.student for o in self.infra_failures}
+        errors = [s for s in self.nbgrader_errors if s not in infra]
+        graded = len({o.student for o in self.outcomes} - infra - set(errors))
         parts = [f"{graded} graded"]
         for label, statuses in (
             ("timed out", ("timeout", "unresponsive")),
@@ -88,6 +102,10 @@ class Summary:
             n = self.count(*statuses)
             if n:
                 parts.append(f"{n} {label}")
+        if self.not_gradable:
+            parts.append(f"{len(self.not_gradable)} not gradable (refused submission)")
+        if errors:
+            parts.append(f"{len(errors)} not graded (nbgrader error)")
         parts.append(f"{self.count('infra')} failed (infrastructure)")
         return (
             f"{', '.join(parts)} in {self.total_seconds:.1f} s "
@@ -461,6 +479,7 @@ class GradingRun:
             summary.nbgrader_failed = _last_error(dry_proc.stderr)
         elif proc is not None and proc.returncode != 0:
             summary.nbgrader_failed = _last_error(proc.stderr)
+            summary.nbgrader_errors = nbgrader_errors(proc.stderr)
         summary.total_seconds = time.monotonic() - started
         return summary
 
@@ -469,6 +488,33 @@ def _last_error(stderr: str) -> str:
     lines = [ln.strip() for ln in (stderr or "").splitlines() if ln.strip()]
     errors = [ln for ln in lines if "[ERROR]" in ln or "Error" in ln]
     return (errors or lines or ["no output"])[-1]
+
+
+_FAILED_AT = re.compile(r"There was an error processing assignment: (\S+)")
+_FAILED_FOR = re.compile(r"error processing assignment '[^']*' for student '([^']*)'")
+_EXCEPTION = re.compile(r"^(\w+\.)*\w*(Error|Exception|Exit)\b.*:")
+
+
+def nbgrader_errors(stderr: str) -> dict[str, str]:
+    """Student -> the exception nbgrader logged for them (it grades the others and exits 1)."""
+    reasons: dict[str, str] = {}
+    current, last = None, ""
+    for line in (stderr or "").splitlines():
+        at = _FAILED_AT.search(line)
+        if at:
+            if current:
+                reasons[current] = last
+            current, last = Path(at.group(1)).parent.name, ""
+        elif current and _EXCEPTION.match(line.strip()):
+            last = line.strip()
+        who = _FAILED_FOR.search(line)
+        if who:
+            if current:
+                reasons[current] = last
+                current = None
+            reasons.setdefault(who.group(1), "")
+    unknown = "nbgrader could not process it (see the nbgrader log)"
+    return {student: reason or unknown for student, reason in reasons.items()}
 
 
 def autograde(course, assignment_id: str, **kwargs) -> Summary:

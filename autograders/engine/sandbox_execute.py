@@ -32,10 +32,11 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
-from . import backends, run_notebook
+from . import admission, backends, run_notebook
 from .backends import Limits, RunResult, SandboxUnavailable, make_backend
 
 MODE_ENV = "COURSEHUB_GRADING_MODE"
@@ -178,6 +179,14 @@ class SandboxExecute(NbGraderPreprocessor):
             "datasets": resolve_datasets(self.datasets, kind),
         }
 
+    def refusals(self, info: dict) -> list[str]:
+        """Reasons recorded at collect (or before autograde) for this student's files."""
+        if not info.get("student") or not info.get("assignment"):
+            return []
+        root = CourseDirectory(config=self.config).root
+        path = admission.reasons_path(root, info["student"], info["assignment"])
+        return admission.read_reasons(path)
+
     # -- the nbgrader hook -------------------------------------------------------------
     def preprocess(self, nb, resources):
         files_dir = (resources.get("metadata") or {}).get("path") or None
@@ -204,6 +213,7 @@ class SandboxExecute(NbGraderPreprocessor):
         if result.infra_error:
             raise SandboxInfraError(f"{who}: {result.infra_error} (not graded; run it again)")
         executed, summary = assemble(nb_dict, result, settings)
+        add_refusal_note(executed, self.refusals(info))
         if summary["status"] != "ok" or summary["tampering"]:
             self.log.warning(
                 "%s: %s %s", who, summary["status"], summary["detail"] or summary["tampering"]
@@ -211,6 +221,21 @@ class SandboxExecute(NbGraderPreprocessor):
         new_nb = nbformat.reads(json.dumps(executed), as_version=4)
         resources.setdefault("coursehub", {})["sandbox"] = summary
         return new_nb, resources
+
+
+def add_refusal_note(nb: dict, reasons: list[str]) -> None:
+    """Tell the student, in the first code cell's output, which files were not admitted."""
+    cell = next((c for c in nb.get("cells", []) if c.get("cell_type") == "code"), None)
+    if cell is None or not reasons:
+        return
+    text = (
+        "coursehub: these files of your submission were not admitted and were not graded "
+        "(only regular files and folders are; links are never followed):\n"
+        + "".join(f"  {line}\n" for line in reasons)
+    )
+    cell.setdefault("outputs", []).insert(
+        0, {"output_type": "stream", "name": "stderr", "text": text}
+    )
 
 
 def sandboxed_preprocessors(preprocessors) -> list:
@@ -261,10 +286,12 @@ def cache_key(nb: dict, files_dir, settings: dict) -> str:
     ]
     kernel = (nb.get("metadata", {}).get("kernelspec") or {}).get("name")
     h.update(json.dumps([cells, kernel, settings], sort_keys=True).encode())
-    for rel, path in backends.iter_files(Path(files_dir) if files_dir else None):
-        h.update(rel.encode() + b"\0")
-        with open(path, "rb") as f:
-            h.update(hashlib.file_digest(f, "sha256").digest())
+    for entry in backends.iter_files(Path(files_dir) if files_dir else None):
+        h.update(entry.rel.encode() + b"\0")
+        digest = hashlib.sha256()
+        for data in admission.read_entry(entry):
+            digest.update(data)
+        h.update(digest.digest())
     return h.hexdigest()
 
 

@@ -14,3 +14,5 @@ c.Authenticator.plugin_class = JupyterHubAuthPlugin
 c.CourseDirectory.student_id = os.environ.get("JUPYTERHUB_USER", "*")
 # Submissions readable by their student and the grader only (see coursehub/exchange.py).
 c.ExchangeFactory.submit = "coursehub.exchange.PrivateExchangeSubmit"
+# Feedback is fetched without following links (see coursehub/exchange.py).
+c.ExchangeFactory.fetch_feedback = "coursehub.exchange.PrivateExchangeFetchFeedback"

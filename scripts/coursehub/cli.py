@@ -13,7 +13,7 @@ import nbformat
 
 from . import content
 from .accounts import chown_tree
-from .collect import forged_submissions, quarantine
+from .collect import REFUSED, forged_submissions, quarantine, refuse_submitted
 from .errors import CoursehubError
 from .paths import REPO_ROOT
 from .roster import Student, check_username, read_roster
@@ -119,6 +119,7 @@ def cmd_release(settings: Settings, args) -> int:
         cmd_build(
             settings, argparse.Namespace(course=course.course_id, assignments=[assignment_id])
         )
+    course.check_exchange()
     say(f"generating the student version of {assignment_id}")
     course.nbgrader("generate_assignment", assignment_id, "--force")
     say(f"releasing {assignment_id} to the exchange")
@@ -130,12 +131,16 @@ def cmd_release(settings: Settings, args) -> int:
 def cmd_collect(settings: Settings, args) -> int:
     course = pick_course(settings, args.course)
     assignment_id = known_assignment(course, args.assignment)
+    course.check_exchange()
     forged = forged_submissions(settings, course.course_id, assignment_id)
     if forged:
         where = quarantine(settings, course.course_id, forged)
         for reason in forged.values():
             print(f"coursehub: refused: {reason} (moved to {where})", file=sys.stderr)
-    course.nbgrader("collect", assignment_id, "--update")
+    proc = course.nbgrader("collect", assignment_id, "--update")
+    for line in proc.stderr.splitlines():
+        if f" {REFUSED} " in line:
+            print(f"coursehub: refused: {line.split(f' {REFUSED} ', 1)[1]}", file=sys.stderr)
     students = sorted(p.parent.name for p in course.root.glob(f"submitted/*/{assignment_id}"))
     say(f"collected {assignment_id}: {len(students)} submission(s)")
     return 0
@@ -164,23 +169,32 @@ def invalid_submissions(course, assignment_id: str, student: str | None) -> dict
 def cmd_autograde(settings: Settings, args) -> int:
     course = pick_course(settings, args.course)
     assignment_id = known_assignment(course, args.assignment)
+    # Admission again: files placed in submitted/ other than by collect are moved out
+    # before nbgrader copies them (it follows links).
+    for line in refuse_submitted(course.root, assignment_id, args.student):
+        print(f"coursehub: refused: {line}", file=sys.stderr)
     bad = invalid_submissions(course, assignment_id, args.student)
     if args.student and args.student in bad:
         raise CoursehubError(bad[args.student] + " (nothing was graded)")
-    for message in bad.values():
-        print(f"coursehub: skipped: {message}", file=sys.stderr)
     extra = [f"--student={args.student}"] if args.student else []
     if bad:
         extra.append("--CourseDirectory.student_id_exclude=" + ",".join(sorted(bad)))
     say(f"autograding {assignment_id}")
-    failed = sandboxed_autograde(settings, course, assignment_id, extra, args)
+    summary = sandboxed_autograde(settings, course, assignment_id, extra, args)
+    summary.not_gradable = bad
+    say(summary.line())
     for student, (score, max_score) in sorted(course.scores(assignment_id).items()):
         if not args.student or student == args.student:
             say(f"  {student}: {score:g}/{max_score:g}")
-    return 1 if bad or failed else 0
+    ungraded = summary.ungraded()
+    for student, reason in sorted(ungraded.items()):
+        print(f"coursehub: not graded: {student}: {reason}", file=sys.stderr)
+    if summary.nbgrader_failed and not ungraded:
+        raise CoursehubError(f"nbgrader autograde failed: {summary.nbgrader_failed}")
+    return 1 if ungraded else 0
 
 
-def sandboxed_autograde(settings: Settings, course, assignment_id: str, extra, args) -> bool:
+def sandboxed_autograde(settings: Settings, course, assignment_id: str, extra, args):
     """Grade through autograders.engine (a sandbox per submission, several at once)."""
     from autograders.engine.backends import SandboxUnavailable
     from autograders.engine.parallel import GradingRun
@@ -191,22 +205,17 @@ def sandboxed_autograde(settings: Settings, course, assignment_id: str, extra, a
         course, assignment_id, extra, jobs=args.jobs, sandbox=sandbox, image=image, force=args.force
     )
     try:
-        summary = run.run()
+        return run.run()
     except SandboxUnavailable as exc:
         raise CoursehubError(
             f"no {sandbox} sandbox to grade in: {exc}; refusing to run student code unsandboxed"
         ) from None
-    say(summary.line())
-    for o in summary.infra_failures:
-        print(f"coursehub: not graded: {o.student}: {o.detail} (run again)", file=sys.stderr)
-    if summary.nbgrader_failed and not summary.infra_failures:
-        raise CoursehubError(f"nbgrader autograde failed: {summary.nbgrader_failed}")
-    return bool(summary.infra_failures)
 
 
 def cmd_feedback(settings: Settings, args) -> int:
     course = pick_course(settings, args.course)
     assignment_id = known_assignment(course, args.assignment)
+    course.check_exchange()
     course.nbgrader("generate_feedback", assignment_id, "--force")
     course.nbgrader("release_feedback", assignment_id, "--force")
     say(f"feedback for {assignment_id} released; students fetch it from the Assignments tab")

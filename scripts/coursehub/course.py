@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ c.CourseDirectory.course_id = {course_id!r}
 c.Exchange.root = {exchange!r}
 c.Exchange.path_includes_course = True
 c.ExecutePreprocessor.timeout = {timeout}
-# coursehub checks submission ownership by uid itself before collecting (see collect.py).
+# coursehub checks submission ownership by uid itself before collecting, and collects
+# through admission: no link followed, no special file admitted (see collect.py).
 c.ExchangeCollect.check_owner = False
+c.ExchangeFactory.collect = "coursehub.collect.SafeExchangeCollect"
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
 # Autograding (CLI and formgrader) runs student code only in a throwaway sandbox:
 # autograders/engine/nbgrader_config.py swaps nbgrader's Execute for SandboxExecute.
@@ -93,6 +96,30 @@ class Course:
         if check and proc.returncode != 0:
             raise CoursehubError(f"nbgrader {args[0]} failed: {last_error_line(proc.stderr)}")
         return proc
+
+    def check_exchange(self) -> None:
+        """Refuse to use exchange folders that a student could have made or redirected.
+
+        The exchange root is world-writable: a student could create the course's folder
+        (or a link in its place) before the grader does. Each must be a real folder owned
+        by the grader (or root).
+        """
+        owners = {0, os.geteuid()}
+        if self.grader_user:
+            owners.add(pwd.getpwnam(self.grader_user).pw_uid)
+        for sub in ("", "inbound", "outbound", "feedback", "quarantine"):
+            path = self.exchange_root / self.course_id / sub
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                raise CoursehubError(f"exchange folder {path} is not a folder (a link?): remove it")
+            if st.st_uid not in owners:
+                raise CoursehubError(
+                    f"exchange folder {path} is owned by uid {st.st_uid}, not the grader: "
+                    "someone else made it; move it away and release again"
+                )
 
     def scores(self, assignment_id: str) -> dict[str, tuple[float, float]]:
         """Student id -> (score, max score) for one assignment's submissions."""

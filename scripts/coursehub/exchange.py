@@ -1,4 +1,6 @@
-"""nbgrader exchange, hardened: a submission is readable by its student and the grader only.
+"""nbgrader exchange, student side, hardened.
+
+Submit: a submission is readable by its student and the grader only.
 
 nbgrader makes submissions world-readable and the submission folder world-writable,
 "hidden from other users by the timestamp". The inbound folder is setgid to the grader's
@@ -11,6 +13,7 @@ import os
 import shutil
 import stat
 
+from nbgrader.exchange.default.fetch_feedback import ExchangeFetchFeedback
 from nbgrader.exchange.default.submit import ExchangeSubmit
 from nbgrader.utils import ignore_patterns
 
@@ -58,3 +61,27 @@ class PrivateExchangeSubmit(ExchangeSubmit):
         if self._inbound_dest:
             # Group-writable (setgid: the grader's group) so the grader can collect and delete.
             os.chmod(self._inbound_dest, stat.S_ISGID | stat.S_IRWXU | stat.S_IRWXG)
+
+
+class PrivateExchangeFetchFeedback(ExchangeFetchFeedback):
+    """Fetch feedback without following a link, in the exchange or in the student's folder."""
+
+    def do_copy(self, src, dest):
+        for _, timestamp, feedbackpath in self.feedback_files:
+            if not stat.S_ISREG(os.lstat(feedbackpath).st_mode):
+                self.fail(f"refusing to fetch {feedbackpath}: not a regular file")
+            target = os.path.join(dest, timestamp)
+            for path in self._paths_written(target):
+                if os.path.islink(path):
+                    self.fail(f"refusing to write feedback through the link {path}")
+        super().do_copy(src, dest)
+
+    def _paths_written(self, target):
+        """Every folder from the assignment folder down to ``target``, and its files."""
+        base = os.path.abspath(self.assignment_dir)
+        rel = os.path.relpath(target, base)
+        parts = [] if rel.startswith("..") else rel.split(os.sep)
+        paths = [os.path.join(base, *parts[: i + 1]) for i in range(len(parts))]
+        if os.path.isdir(target) and not os.path.islink(target):
+            paths += [e.path for e in os.scandir(target)]
+        return paths

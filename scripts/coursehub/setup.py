@@ -56,3 +56,9 @@ def prepare(settings: Settings) -> None:
         ensure_system_user(c.grader_user, c.root)
         c.write_config()
         shutil.chown(c.root / "nbgrader_config.py", c.grader_user, c.grader_user)
+        # The grader's before any student's: the exchange root is world-writable.
+        exchange = c.exchange_root / course_id
+        exchange.mkdir(mode=0o755, exist_ok=True)
+        if not exchange.is_symlink():
+            shutil.chown(exchange, c.grader_user, c.grader_user)
+        c.check_exchange()
