@@ -130,10 +130,8 @@ def clip_negatives(x):
 # %% nbgrader={"grade": true, "grade_id": "test_clip_negatives", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = torch.tensor([[-1.0, 2.0], [3.0, -4.0]])
 check_tensor(clip_negatives(x), [[0.0, 2.0], [3.0, 0.0]], name="clip_negatives(x)")
+check_tensor(x, [[-1.0, 2.0], [3.0, -4.0]], name="x after clip_negatives (it must not change)")
 ### BEGIN HIDDEN TESTS
-before = x.clone()
-clip_negatives(x)
-check_tensor(x, before, name="x after clip_negatives (it must not change)")
 for seed, shape in enumerate([(5, 7), (3,), (2, 3, 4)]):
     torch.manual_seed(seed)
     y = torch.randn(*shape)
@@ -208,10 +206,11 @@ def batch_images(images):
 
 # %% nbgrader={"grade": true, "grade_id": "test_batch_images", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 imgs = [torch.full((2, 3), float(i)) for i in range(4)]
-check_tensor(batch_images(imgs), shape=(4, 1, 2, 3), name="batch_images(imgs)")
-### BEGIN HIDDEN TESTS
 out = batch_images(imgs)
-check_tensor(out[2, 0], torch.full((2, 3), 2.0), name="batch_images(imgs)[2, 0]")
+check_tensor(out, shape=(4, 1, 2, 3), name="batch_images(imgs)")
+check_tensor(out[2, 0], imgs[2], name="batch_images(imgs)[2, 0] (image 2, its only channel)")
+### BEGIN HIDDEN TESTS
+check_tensor(out[:, 0], torch.stack(imgs), name="batch_images(imgs)[:, 0] (all images in order)")
 check_tensor(batch_images([torch.ones(5, 5)]), shape=(1, 1, 5, 5), name="batch_images(one image)")
 torch.manual_seed(20)
 rand_imgs = [torch.randn(3, 5) for _ in range(6)]
@@ -221,7 +220,7 @@ for n, img in enumerate(rand_imgs):
     check_tensor(out[n, 0], img, name=f"batch_images(random images)[{n}, 0]")
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "crop_pixels_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task5_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Task 5 — `reshape`, `view`, `permute` and contiguous memory (2 points)
 #
 # A tensor is a block of memory plus a **shape** and **strides**: the stride of a dimension is
@@ -302,14 +301,19 @@ check_tensor(crop_pixels(xt, 1, 2, 3), reference_crop(xt, 1, 2, 3),
              name="crop_pixels on a non-contiguous batch")
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "task5_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task6_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Task 6 — devices (2 points)
 #
 # Tensors live on a device: `cpu`, or `cuda` on a GPU host. Write `to_best_device(x)` that
-# returns `x` moved to `cuda` when `torch.cuda.is_available()` and unchanged otherwise.
-# Your notebook then runs the same on a laptop and on the course GPU. Operations need all
-# their tensors on the same device; create new tensors with `device=x.device` (or
-# `torch.zeros_like(x)`) to follow the input.
+# returns `x` moved to `cuda` (with `x.to("cuda")` or `x.cuda()`) when
+# `torch.cuda.is_available()` and unchanged otherwise. Your notebook then runs the same on a
+# laptop and on the course GPU. Operations need all their tensors on the same device; create
+# new tensors with `device=x.device` (or `torch.zeros_like(x)`) to follow the input.
+#
+# The grader may have no GPU, so the test also **pretends**: while your function runs it makes
+# `torch.cuda.is_available()` answer `True` (then `False`) and records the device each
+# `.to(...)`/`.cuda()` call asks for instead of moving anything. Ask
+# `torch.cuda.is_available()` inside your function, each time it is called.
 
 # %% nbgrader={"grade": false, "grade_id": "to_best_device", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def to_best_device(x):
@@ -319,12 +323,74 @@ def to_best_device(x):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_to_best_device", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-expected = "cuda" if torch.cuda.is_available() else "cpu"
-check_tensor(to_best_device(torch.zeros(3)), torch.zeros(3), device=expected, name="to_best_device")
+from torch.overrides import TorchFunctionMode
+
+
+class PretendDevices(TorchFunctionMode):
+    """Records the device each Tensor.to / Tensor.cuda call asks for; moves nothing.
+
+    A call asking for cuda returns a copy tagged `pretend_device = "cuda"`.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.requests = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.Tensor.cuda:
+            target = "cuda"
+        elif func is torch.Tensor.to:
+            candidates = list(args[1:]) + [kwargs.get("device")]
+            found = [a for a in candidates if isinstance(a, str | torch.device | int)
+                     and not isinstance(a, bool)]
+            target = found[0] if found else None
+            if isinstance(target, int):
+                target = f"cuda:{target}"
+        else:
+            return func(*args, **kwargs)
+        if target is not None and torch.device(target).type != "cpu":
+            self.requests.append(str(target))
+            out = args[0].clone()
+            out.pretend_device = torch.device(target).type
+            return out
+        return func(*args, **kwargs)
+
+
+def pretend_call(x, gpu):
+    """to_best_device(x) while torch.cuda.is_available() answers `gpu`."""
+    saved = torch.cuda.is_available, torch.cuda.device_count
+    torch.cuda.is_available, torch.cuda.device_count = (lambda: gpu), (lambda: int(gpu))
+    try:
+        with PretendDevices() as mode:
+            out = to_best_device(x)
+    finally:
+        torch.cuda.is_available, torch.cuda.device_count = saved
+    return out, mode.requests
+
+
+def check_best_device(x, label):
+    before = x.clone()
+    out, requests = pretend_call(x, gpu=True)
+    assert getattr(out, "pretend_device", None) == "cuda", (
+        f"to_best_device({label}) with a GPU present should return x moved to cuda; the device "
+        f"calls it made: {requests or 'none'}, and it returned a tensor that was not moved")
+    check_tensor(out, before, dtype=before.dtype, rtol=0, atol=0,
+                 name=f"to_best_device({label}) with a GPU present")
+    out, requests = pretend_call(x, gpu=False)
+    assert not requests and getattr(out, "pretend_device", None) is None, (
+        f"to_best_device({label}) without a GPU must not move x to {requests[0]}: "
+        "check torch.cuda.is_available()")
+    check_tensor(out, before, dtype=before.dtype, device="cpu", rtol=0, atol=0,
+                 name=f"to_best_device({label}) without a GPU")
+    real = "cuda" if torch.cuda.is_available() else "cpu"  # and on the grader's real hardware
+    check_tensor(to_best_device(x), before, dtype=before.dtype, device=real, rtol=0, atol=0,
+                 name=f"to_best_device({label}) on this machine")
+
+
+check_best_device(torch.zeros(3), "torch.zeros(3)")
 ### BEGIN HIDDEN TESTS
-check_tensor(to_best_device(torch.arange(4)), [0, 1, 2, 3], dtype=torch.int64, device=expected, name="to_best_device(int)")
+check_best_device(torch.arange(4), "torch.arange(4)")
 torch.manual_seed(40)
-r = torch.randn(2, 5, dtype=torch.float64)
-check_tensor(to_best_device(r), r, dtype=torch.float64, device=expected, rtol=0, atol=0,
-             name="to_best_device(random float64)")
+check_best_device(torch.randn(2, 5, dtype=torch.float64), "a random float64 (2, 5) tensor")
 ### END HIDDEN TESTS

@@ -27,6 +27,9 @@ MUTANTS = [
      "source": "def batch_images(images):\n    return torch.cat(images).unsqueeze(1)\n"},
     {"name": "batch_channel_last", "cell": "batch_images",
      "source": "def batch_images(images):\n    return torch.stack(images).unsqueeze(-1)\n"},
+    {"name": "batch_zeros", "cell": "batch_images",
+     "source": "def batch_images(images):\n"
+               "    return torch.zeros(len(images), 1, *images[0].shape)\n"},
     {"name": "batch_reversed", "cell": "batch_images",
      "source": "def batch_images(images):\n    return torch.stack(images[::-1]).unsqueeze(1)\n"},
     # to_best_device
@@ -36,6 +39,16 @@ MUTANTS = [
      "source": "def to_best_device(x):\n    return torch.zeros(3)\n"},
     {"name": "device_meta", "cell": "to_best_device",
      "source": "def to_best_device(x):\n    return x.to('meta')\n"},
+    # full marks on a CPU grader before the test pretended to have a GPU (review issue 12)
+    {"name": "device_return_x", "cell": "to_best_device",
+     "source": "def to_best_device(x):\n    return x\n"},
+    {"name": "device_move_discarded", "cell": "to_best_device",
+     "source": "def to_best_device(x):\n"
+               "    if torch.cuda.is_available():\n"
+               "        x.to('cuda')\n"
+               "    return x\n"},
+    {"name": "device_always_cuda", "cell": "to_best_device",
+     "source": "def to_best_device(x):\n    return x.cuda()\n"},
     # crop_pixels
     {"name": "crop_view_after_permute", "cell": "crop_pixels",
      "source": "def crop_pixels(x, top, left, size):\n"
