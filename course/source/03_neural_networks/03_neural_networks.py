@@ -353,6 +353,16 @@ check_tensor(loss, F.cross_entropy(extreme, tgt), rtol=1e-10, atol=1e-12,
 # the same shape as the prediction — an $(N, 1)$ prediction minus an $(N,)$ target broadcasts to
 # an $(N, N)$ matrix and silently fits the wrong thing. Results must match the least-squares
 # line within $0.01$, in under 10 seconds.
+#
+# **Mind the conditioning.** The data need not be centred: $x$ may lie in $[1, 5]$ or
+# $[-5, 1]$ (the tests include such cases, visible and hidden). Then $m$ and $b$ are tangled —
+# the loss surface is a long, narrow valley. Its curvature (the Hessian of $L$,
+# $2egin{pmatrix}\overline{x^2} & ar x\ ar x & 1\end{pmatrix}$) is large across the valley, so
+# plain SGD needs a learning rate below $2/\lambda_{\max}$ or it diverges (about $0.09$ for
+# $x \in [1, 5]$, although $0.5$ works for centred $x \in [-2, 2]$), and small along it, so the
+# descent along the valley is slow: allow enough steps. Alternatively **standardise** first:
+# fit $y$ against $x' = (x - ar x)/s$ (centred, unit spread: a round bowl where one learning
+# rate suits both directions) and convert back, $m = m'/s$, $b = b' - m'ar x / s$.
 
 # %% nbgrader={"grade": false, "grade_id": "fit_line", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def fit_line(x, y):
@@ -398,6 +408,9 @@ g = torch.Generator().manual_seed(0)
 x = torch.linspace(-2, 2, 50)
 y = 3 * x - 2 + 0.1 * torch.randn(50, generator=g)
 check_fit(x, y, "y = 3x - 2 + noise")
+x = 1 + 4 * torch.rand(60, generator=g)  # not centred: a narrow valley
+y = -0.7 * x + 2.5 + 0.2 * torch.randn(60, generator=g)
+check_fit(x, y, "y = -0.7x + 2.5 + noise, x in [1, 5]")
 ### BEGIN HIDDEN TESTS
 for k, (m, b, lo, hi, n) in enumerate([(-1.5, 4.0, -3, 3, 80), (0.5, 0.25, 0, 5, 40), (2.0, -3.0, -5, 1, 120)]):
     g = torch.Generator().manual_seed(10 + k)
@@ -465,7 +478,13 @@ def xor_accuracy(model):
     with torch.no_grad():
         logits = model(X_XOR)
     check_tensor(logits.reshape(-1), shape=(4,), name="model(X) (one logit per point)")
-    return ((logits.reshape(-1) > 0).float() == Y_XOR).float().mean()
+    accuracy = ((logits.reshape(-1) > 0).float() == Y_XOR).float().mean()
+    if accuracy < 1 and ((logits > 0) & (logits < 1)).all():
+        raise AssertionError(
+            f"model(X) returned {[round(v, 3) for v in logits.reshape(-1).tolist()]}: all between "
+            "0 and 1, like probabilities. The model must return logits (a prediction is class 1 "
+            "when the logit is > 0): drop a final Sigmoid and train with nn.BCEWithLogitsLoss.")
+    return accuracy
 
 
 accuracy = check_trains(lambda: train_xor(X_XOR, Y_XOR), xor_accuracy, threshold=1.0, budget_s=10.0,

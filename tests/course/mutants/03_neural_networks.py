@@ -126,6 +126,29 @@ MUTANTS = [
                "        loss = F.mse_loss(model(x.unsqueeze(1)), y.unsqueeze(1))\n        loss.backward()\n"
                "        optimizer.step()\n"
                "    return model.bias.item(), model.weight.item()\n"},
+    # passed the centred visible case, failed the uncentred hidden ones (review issue 12)
+    {"name": "line_lr_too_large_uncentred", "cell": "fit_line",
+     "source": "def fit_line(x, y):\n    model = nn.Linear(1, 1)\n"
+               "    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)\n"
+               "    for _ in range(300):\n        optimizer.zero_grad()\n"
+               "        loss = F.mse_loss(model(x.unsqueeze(1)), y.unsqueeze(1))\n        loss.backward()\n"
+               "        optimizer.step()\n"
+               "    return model.weight.item(), model.bias.item()\n"},
+    {"name": "line_slow_along_valley", "cell": "fit_line",
+     "source": "def fit_line(x, y):\n    model = nn.Linear(1, 1)\n"
+               "    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)\n"
+               "    for _ in range(200):\n        optimizer.zero_grad()\n"
+               "        loss = F.mse_loss(model(x.unsqueeze(1)), y.unsqueeze(1))\n        loss.backward()\n"
+               "        optimizer.step()\n"
+               "    return model.weight.item(), model.bias.item()\n"},
+    {"name": "line_standardised_not_converted_back", "cell": "fit_line",
+     "source": "def fit_line(x, y):\n    mu, s = x.mean(), x.std()\n    xs = (x - mu) / s\n"
+               "    model = nn.Linear(1, 1)\n"
+               "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+               "    for _ in range(500):\n        optimizer.zero_grad()\n"
+               "        loss = F.mse_loss(model(xs.unsqueeze(1)), y.unsqueeze(1))\n        loss.backward()\n"
+               "        optimizer.step()\n"
+               "    return model.weight.item() / s.item(), model.bias.item()\n"},
     # train_xor
     {"name": "xor_linear_only", "cell": "train_xor",
      "source": "def train_xor(X, y):\n    model = nn.Sequential(nn.Linear(2, 8), nn.Linear(8, 1))\n"
