@@ -30,6 +30,7 @@ import copy
 import inspect
 import math
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -780,8 +781,11 @@ else:
 # processes and gives each `RANK`, `WORLD_SIZE`, `MASTER_ADDR` and `MASTER_PORT` in its
 # environment, which `init_process_group` reads. (`torch.multiprocessing.spawn` is the
 # alternative that starts workers from Python itself; torchrun is preferred because the script
-# is the same on one machine or many, and it handles restarts. Here it runs on the CPU with
-# gloo over the loopback interface — which is all the grading sandbox allows, and all it needs.)
+# is the same on one machine or many, and it handles restarts.) Here torchrun runs on the CPU
+# with gloo over the loopback interface, which is all the grading sandbox has: no network and
+# no name resolution, not even for `localhost`. So instead of `--standalone` (which looks up
+# `localhost` and the machine's hostname) the test names the address itself:
+# `--nnodes=1 --node-rank=0 --master-addr=127.0.0.1 --master-port=<a free port>`.
 #
 # Processes do not share your notebook's variables: the test **writes a script** containing the
 # source code of your two functions and a harness, starts it with torchrun with two processes,
@@ -884,9 +888,13 @@ def run_ddp(cases, nproc=2):
         textwrap.dedent(inspect.getsource(allreduce_mean_gradients)),
         HARNESS])
     (folder / "ddp_check.py").write_text(script)
+    with socket.socket() as probe:  # a free port on the loopback interface for the rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo", "PYTHONWARNINGS": "ignore"}
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-                          str(folder / "ddp_check.py")], capture_output=True, text=True, env=env, timeout=240)
+    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--node-rank=0", f"--nproc-per-node={nproc}",
+               "--master-addr=127.0.0.1", f"--master-port={port}", str(folder / "ddp_check.py")]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)
     assert run.returncode == 0, f"torchrun failed (exit code {run.returncode}):\n{(run.stdout + run.stderr)[-2500:]}"
     return [torch.load(folder / f"rank{r}.pt", weights_only=True) for r in range(nproc)]
 
