@@ -407,8 +407,6 @@ check_grad(lambda v: ((torch.sigmoid(X @ v) - y) ** 2).mean(), w,
 check_source_forbids(sigmoid_mse_grad, ["backward", "autograd"])
 print("visible derivative tests passed")
 ### BEGIN HIDDEN TESTS
-import math as _math
-
 # numerical_gradient: several functions, shapes and points; x must not change
 cases = [
     (lambda v: (v**3).sum(), lambda v: 3 * v**2, (4,)),
