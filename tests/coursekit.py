@@ -3,33 +3,95 @@
 from __future__ import annotations
 
 import copy
+import grp
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
 from coursehub import content
+from coursehub.accounts import chown_tree, ensure_system_user
 from coursehub.course import Course
 from nbgrader.api import Gradebook
 
 
-class CourseKit:
-    """A course directory in a temp folder: build sources, submit notebooks, autograde, score."""
+def shared_temp_dir(prefix: str) -> Path:
+    """A temp folder other accounts can traverse (pytest's own is private to root)."""
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    base.chmod(0o755)
+    return base
 
-    def __init__(self, root: Path, course_id: str = "pytorch101", cell_timeout: int = 120):
+
+class CourseKit:
+    """A course directory in a temp folder: build sources, submit notebooks, autograde, score.
+
+    With ``grader_user`` the course belongs to that system account and every nbgrader step
+    runs as it, as in production (``root`` must then be traversable by it).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        course_id: str = "pytorch101",
+        cell_timeout: int = 120,
+        grader_user: str | None = None,
+    ):
         self.course = Course(
             course_id=course_id,
             root=root / "course",
             exchange_root=root / "exchange",
             cell_timeout=cell_timeout,
+            grader_user=grader_user,
         )
+        if grader_user:
+            ensure_system_user(grader_user, self.course.root)
+            self.course.exchange_root.mkdir(mode=0o755)
+            self.course.exchange_root.chmod(0o1777)  # as setup.prepare makes it
         self.course.write_config()
+        self._own(self.course.root)
+
+    def _own(self, path: Path) -> None:
+        if self.course.grader_user:
+            chown_tree(path, self.course.grader_user)
 
     def build(self, assignment_id: str) -> nbformat.NotebookNode:
         """Build the source and generate the student version; return the solution notebook."""
         path = content.build(assignment_id, self.course.root)
+        self._own(self.course.root / "source")
         self.course.nbgrader("db", "assignment", "add", assignment_id)
         self.course.nbgrader("generate_assignment", assignment_id, "--force")
         return nbformat.read(path, as_version=4)
+
+    def release(self, assignment_id: str) -> Path:
+        """Release to the exchange (as the grader); return the course's inbound folder."""
+        self.course.nbgrader("release_assignment", assignment_id, "--force")
+        return self.course.exchange_root / self.course.course_id / "inbound"
+
+    def deliver(
+        self, student: str, uid: int, assignment_id: str, nb: nbformat.NotebookNode, extra=None
+    ) -> Path:
+        """Put a submission in the exchange's inbound folder as ``nbgrader submit`` would.
+
+        The folder is the student's (``uid``), group-readable by the grader; ``extra``
+        (a callable taking the folder) then adds whatever the student chooses to put there.
+        """
+        stamp = "2026-11-22 09:00:00.000000 UTC"
+        inbound = self.course.exchange_root / self.course.course_id / "inbound"
+        folder = inbound / f"{student}+{assignment_id}+{stamp}"
+        folder.mkdir()
+        (folder / f"{assignment_id}.ipynb").write_text(nbformat.writes(nb))
+        (folder / "timestamp.txt").write_text(stamp)
+        if extra:
+            extra(folder)
+        gid = grp.getgrnam(self.course.grader_user).gr_gid if self.course.grader_user else 0
+        for path in [folder, *folder.rglob("*")]:
+            os.chown(path, uid, gid, follow_symlinks=False)
+            if not path.is_symlink():
+                path.chmod(0o2770 if path.is_dir() else 0o660)
+        with Gradebook(f"sqlite:///{self.course.gradebook}") as gb:
+            gb.update_or_create_student(student)
+        return folder
 
     def released(self, assignment_id: str) -> nbformat.NotebookNode:
         path = self.course.root / "release" / assignment_id / f"{assignment_id}.ipynb"

@@ -96,8 +96,6 @@ def name_problem(name: str) -> str | None:
         return "the name is not valid UTF-8"
     if any(ord(c) < 32 or ord(c) == 127 or c in "\u2028\u2029" for c in name):
         return "the name holds control characters"
-    if len(name.encode()) > 255:
-        return "the name is longer than 255 bytes"
     return None
 
 

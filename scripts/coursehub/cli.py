@@ -173,6 +173,8 @@ def cmd_autograde(settings: Settings, args) -> int:
     # before nbgrader copies them (it follows links).
     for line in refuse_submitted(course.root, assignment_id, args.student):
         print(f"coursehub: refused: {line}", file=sys.stderr)
+    if course.grader_user and os.geteuid() == 0 and (course.root / "quarantine").is_dir():
+        chown_tree(course.root / "quarantine", course.grader_user)  # the feedback quotes it
     bad = invalid_submissions(course, assignment_id, args.student)
     if args.student and args.student in bad:
         raise CoursehubError(bad[args.student] + " (nothing was graded)")
@@ -212,14 +214,35 @@ def sandboxed_autograde(settings: Settings, course, assignment_id: str, extra, a
         ) from None
 
 
+def unreleasable_feedback(course, assignment_id: str) -> dict[str, str]:
+    """Student -> why their feedback cannot be released (nbgrader would fail for everyone).
+
+    nbgrader names the released file after ``submission_secret.txt``, which ``nbgrader
+    submit`` writes into the submission: one without it stops ``release_feedback``.
+    """
+    bad = {}
+    for folder in sorted(course.root.glob(f"feedback/*/{assignment_id}")):
+        for name in ("timestamp.txt", "submission_secret.txt"):
+            path = folder / name
+            if not path.is_file() or path.is_symlink():
+                bad[folder.parent.name] = (
+                    f"the submission has no {name} (not made by nbgrader submit)"
+                )
+    return bad
+
+
 def cmd_feedback(settings: Settings, args) -> int:
     course = pick_course(settings, args.course)
     assignment_id = known_assignment(course, args.assignment)
     course.check_exchange()
     course.nbgrader("generate_feedback", assignment_id, "--force")
-    course.nbgrader("release_feedback", assignment_id, "--force")
+    bad = unreleasable_feedback(course, assignment_id)
+    exclude = ["--CourseDirectory.student_id_exclude=" + ",".join(sorted(bad))] if bad else []
+    course.nbgrader("release_feedback", assignment_id, *exclude)
+    for student, reason in sorted(bad.items()):
+        print(f"coursehub: feedback not released: {student}: {reason}", file=sys.stderr)
     say(f"feedback for {assignment_id} released; students fetch it from the Assignments tab")
-    return 0
+    return 1 if bad else 0
 
 
 def cmd_export(settings: Settings, args) -> int:

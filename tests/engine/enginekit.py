@@ -49,11 +49,11 @@ def require_bwrap() -> None:
 
 
 def tree_hashes(root: Path, skip: tuple[str, ...]) -> dict[str, str]:
-    """sha256 of every file under root, except paths starting with one of ``skip``."""
+    """sha256 of every file under root (links not followed), except paths in ``skip``."""
     out = {}
     for path in sorted(Path(root).rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if path.is_file() and not rel.startswith(skip):
+        if path.is_file() and not path.is_symlink() and not rel.startswith(skip):
             out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 

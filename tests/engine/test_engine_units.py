@@ -310,3 +310,48 @@ def test_a_single_sandbox_with_several_gpus_gets_one_device():
     settings = {"sandbox": "docker", "limits": Limits().__dict__, "image": "i", "gpus": "2,3"}
     assert sandbox_execute.make_backend_for(settings).gpu == "2"
     assert sandbox_execute.make_backend_for(settings, gpu_slot="3").gpu == "3"
+
+
+NBGRADER_STDERR = """\
+[AutogradeApp | INFO] Copying /c/submitted/alice/01/01.ipynb -> /c/autograded/alice/01
+[AutogradeApp | ERROR] There was an error processing assignment: /c/submitted/bob/01
+[AutogradeApp | ERROR] Traceback (most recent call last):
+  File "x.py", line 1, in <module>
+FileNotFoundError: [Errno 2] No such file or directory: 'leak.txt'
+[AutogradeApp | ERROR] There was an error processing assignment '01' for student 'bob'
+[AutogradeApp | ERROR] There was an error processing assignment '01' for student 'carol'
+"""
+
+
+def test_nbgrader_errors_name_each_student_and_their_exception():
+    from autograders.engine.parallel import nbgrader_errors
+
+    errors = nbgrader_errors(NBGRADER_STDERR)
+    assert errors["bob"].startswith("FileNotFoundError: [Errno 2]")
+    assert errors["carol"] == "nbgrader could not process it (see the nbgrader log)"
+    assert "alice" not in errors
+
+
+RESULTS = [("alice", "ok"), ("bob", "ok"), ("dan", "infra")]
+
+
+def test_summary_counts_every_ungraded_submission_under_its_own_heading():
+    from autograders.engine.parallel import Outcome, Summary
+
+    summary = Summary(
+        outcomes=[
+            Outcome("alice", "", "ok"),
+            Outcome("bob", "", "ok"),
+            Outcome("dan", "", "infra"),
+        ],
+        nbgrader_errors={"bob": "FileNotFoundError: x"},
+        not_gradable={"eve": "not a valid notebook"},
+        jobs=2,
+        sandbox="bwrap",
+    )
+    line = summary.line()
+    assert line.startswith("1 graded, ")
+    assert "1 not gradable (refused submission)" in line
+    assert "1 not graded (nbgrader error)" in line
+    assert "1 failed (infrastructure)" in line
+    assert set(summary.ungraded()) == {"bob", "dan", "eve"}
