@@ -29,12 +29,11 @@ import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
-from autograders import make_generator, seed_everything, set_threads
+from autograders import set_threads
 
 set_threads(1)  # small tensors: one thread is fastest, and the host's cores are shared
 torch.manual_seed(0)
@@ -205,9 +204,12 @@ assert [len(x) for (x,) in make_loader(ds, 16, seed=0)] == [16, 16, 16, 2], "bat
 # Write two classes, like torchvision's:
 #
 # * `Normalize(mean, std)`: `mean` and `std` are sequences with one value per channel; calling
-#   it on a $(C, H, W)$ tensor returns a **new** tensor (the input must not change). Turn them
-#   into tensors of shape $(C, 1, 1)$ so they broadcast over height and width — a plain $(C,)$
-#   tensor would broadcast over the *last* dimension, $W$.
+#   it on a $(C, H, W)$ tensor returns a **new** tensor (the input must not change) **of the
+#   input's dtype** (`float32` in, `float32` out). Turn them into tensors of shape $(C, 1, 1)$
+#   so they broadcast over height and width — a plain $(C,)$ tensor would broadcast over the
+#   *last* dimension, $W$. Careful with dtypes: `torch.tensor([0.5], dtype=torch.float64)` would
+#   promote a `float32` image to `float64`; create them as `float32` or convert them with
+#   `.to(x.dtype)`.
 # * `Compose(transforms)`: calling it applies the transforms in list order.
 
 # %% nbgrader={"grade": false, "grade_id": "transforms", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -236,7 +238,8 @@ class Compose:
 
 # %% nbgrader={"grade": true, "grade_id": "test_transforms", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 x = torch.tensor([[[0.0, 0.5], [1.0, 0.25]]])
-check_tensor(Normalize([0.5], [0.25])(x), [[[-2.0, 0.0], [2.0, -1.0]]], name="Normalize([0.5], [0.25])(x)")
+check_tensor(Normalize([0.5], [0.25])(x), [[[-2.0, 0.0], [2.0, -1.0]]], dtype=torch.float32,
+             name="Normalize([0.5], [0.25])(x) for a float32 x")
 check_tensor(Compose([lambda t: t + 1, lambda t: t * 10])(x), (x + 1) * 10, name="Compose([+1, *10])(x)")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(0)
@@ -246,13 +249,19 @@ for shape, mean, std in [((3, 4, 5), [0.1, 0.5, 0.9], [0.2, 0.3, 0.4]), ((2, 6, 
     out = Normalize(mean, std)(x)
     check_tensor(x, before, name="the input after Normalize (it must not change)")
     expected = (x.double() - torch.tensor(mean).view(-1, 1, 1)) / torch.tensor(std).view(-1, 1, 1)
-    check_tensor(out, expected, rtol=1e-5, atol=1e-6, name=f"Normalize on a {shape} image")
+    check_tensor(out, expected, dtype=torch.float32, rtol=1e-5, atol=1e-6, name=f"Normalize on a {shape} image")
+x64 = torch.rand(2, 3, 3, generator=g, dtype=torch.float64)
+check_tensor(Normalize([0.2, 0.4], [0.5, 2.0])(x64), (x64 - torch.tensor([0.2, 0.4]).double().view(-1, 1, 1))
+             / torch.tensor([0.5, 2.0]).double().view(-1, 1, 1), dtype=torch.float64, rtol=1e-6,
+             name="Normalize on a float64 image (float64 out)")
 f, h = (lambda t: t * 3), (lambda t: t - 2)
 check_tensor(Compose([f, h])(x), h(f(x)), name="Compose([f, g])(x) == g(f(x))")
 check_tensor(Compose([])(x), x, name="Compose([])(x) (no transforms: unchanged)")
-ds = ImageDataset(digits.images[:3], digits.target[:3], 16.0, transform=Compose([Normalize([0.5], [0.5])]))
-check_tensor(ds[1][0], torch.tensor(digits.images[1] / 8.0 - 1.0).unsqueeze(0), dtype=torch.float32,
-             atol=1e-6, name="ImageDataset with Compose([Normalize([0.5], [0.5])])")
+# a digit as the dataset of Task 1 gives it (built here, not with your ImageDataset: a bug
+# there costs points in Task 1 only)
+digit = torch.tensor(digits.images[1] / 16.0, dtype=torch.float32).unsqueeze(0)
+check_tensor(Compose([Normalize([0.5], [0.5])])(digit), torch.tensor(digits.images[1] / 8.0 - 1.0).unsqueeze(0),
+             dtype=torch.float32, atol=1e-6, name="Compose([Normalize([0.5], [0.5])]) on a digit")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task4_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -306,7 +315,10 @@ for n, c, bs in [(10, 3, 4), (7, 2, 3)]:
     check_tensor(mean, ref.mean(dim=1), dtype=torch.float64, rtol=1e-9, atol=1e-12, name=f"mean ({n} images, {c} channels, batch {bs})")
     check_tensor(std, ref.std(dim=1, unbiased=False), dtype=torch.float64, rtol=1e-7, atol=1e-10,
                  name=f"std ({n} images, {c} channels, batch {bs})")
-ds = ImageDataset(digits.images, digits.target, 16.0)
+# the digits as float32 (N, 1, 8, 8) images in [0, 1], as ImageDataset gives them (a reference
+# dataset: a bug in your ImageDataset costs points in Task 1 only)
+ds = TensorDataset(torch.tensor(digits.images / 16.0, dtype=torch.float32).unsqueeze(1),
+                   torch.as_tensor(digits.target))
 mean, std = mean_std(DataLoader(ds, batch_size=500))
 ref = torch.tensor(digits.images / 16.0)
 check_tensor(mean, [float(ref.mean())], rtol=1e-6, name="digits pixel mean")

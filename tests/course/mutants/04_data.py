@@ -156,6 +156,11 @@ MUTANTS = [
         normalize="return x.sub_(self.mean).div_(self.std)")},
     {"name": "normalize_times_std", "cell": "transforms", "source": _transforms(
         normalize="return (x - self.mean) * self.std")},
+    # output dtype (review issue 12: now specified, float32 in -> float32 out, float64 -> float64)
+    {"name": "normalize_float64_stats", "cell": "transforms", "source": _transforms(
+        normalize="return (x - self.mean.double()) / self.std.double()")},
+    {"name": "normalize_always_float32", "cell": "transforms", "source": _transforms(
+        normalize="return ((x - self.mean) / self.std).float()")},
     {"name": "compose_reversed", "cell": "transforms", "source": _transforms(order="reversed(self.transforms)")},
     {"name": "compose_first_only", "cell": "transforms", "source": _transforms(order="self.transforms[:1]")},
     # mean_std
