@@ -70,6 +70,18 @@ y_iris = torch.tensor(iris.target)
 print("iris:", tuple(X_iris.shape), "features:", iris.feature_names)
 print("species:", list(iris.target_names), "counts:", torch.bincount(y_iris).tolist())
 
+# two more tables used later: wine (13 chemical measurements, 3 cultivars) and breast cancer
+# (30 features of cell nuclei, malignant 0 / benign 1), split once into training and test rows
+wine = load_wine()
+X_wine, y_wine = torch.tensor(wine.data), torch.tensor(wine.target)
+cancer = load_breast_cancer()
+X_cancer, y_cancer = torch.tensor(cancer.data), torch.tensor(cancer.target)
+order = torch.randperm(len(X_cancer), generator=make_generator(10))
+X_tr, X_te = X_cancer[order[:400]], X_cancer[order[400:]]
+y_tr, y_te = y_cancer[order[:400]], y_cancer[order[400:]]
+print("wine:", tuple(X_wine.shape), "| breast cancer:", tuple(X_cancer.shape), "->", len(X_tr), "train,",
+      len(X_te), "test")
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "kpp_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Task 1 — k-means++ initialisation (2 points)
 #
@@ -299,8 +311,9 @@ except NotImplementedError:
 # $v_1$, and so on. Projecting onto the first few gives a low-dimensional view that keeps as much
 # variance as possible.
 #
-# 1. **Centre** the data: $X_c = X - \bar x$ (subtract each column's mean). Without it, the first
-#    "direction of variance" just points at the mean.
+# 1. **Centre** the data: $X_c = X - \bar x$ (subtract each column's mean). Without it, the SVD
+#    describes spread around the origin, not around the mean: for data far from the origin
+#    the first "direction of variance" points towards the mean instead.
 # 2. Take the thin SVD $X_c = U \Sigma V^\top$ (`torch.linalg.svd(Xc, full_matrices=False)`
 #    returns `U, S, Vh` with `Vh` $= V^\top$). The covariance matrix is
 #    $\frac{1}{n-1}X_c^\top X_c = V \frac{\Sigma^2}{n-1} V^\top$, so the **principal axes** are
@@ -358,8 +371,6 @@ def check_pca(X, k, label):
 
 
 check_source_forbids(pca, ["PCA", "pca_lowrank", "svd_lowrank", "TruncatedSVD"])
-wine = load_wine()
-X_wine = torch.tensor(wine.data)
 check_pca(X_wine, 2, "wine, 13 features, 2 components")
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(5)
@@ -463,12 +474,6 @@ def scale_split(X_train, X_test, scaler):
 
 # %% nbgrader={"grade": true, "grade_id": "test_scalers", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
-
-cancer = load_breast_cancer()
-X_cancer = torch.tensor(cancer.data)
-y_cancer = torch.tensor(cancer.target)
-order = torch.randperm(len(X_cancer), generator=make_generator(10))
-X_tr, X_te = X_cancer[order[:400]], X_cancer[order[400:]]
 
 
 def check_scaler(mine, ref, X_fit, X_other, label):
@@ -576,8 +581,8 @@ from autograders import forbid
 def check_one_hot(train, test, label):
     ref = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(np.array(train)[:, None])
     categories = fit_categories(train)
-    assert list(categories) == list(ref.categories_[0]), (
-        f"fit_categories ({label}): expected {list(ref.categories_[0])}, got {categories}")
+    expected = [str(c) for c in ref.categories_[0]]
+    assert list(categories) == expected, f"fit_categories ({label}): expected {expected}, got {list(categories)}"
     with forbid(torch.nn.functional.one_hot):
         for values, part in ((train, "training values"), (test, "new values")):
             check_tensor(one_hot(values, categories), torch.tensor(ref.transform(np.array(values)[:, None])),
@@ -726,7 +731,7 @@ check_cross_validate(X_iris, y_iris, 5, 0, "iris, 5 folds")
 ### BEGIN HIDDEN TESTS
 check_cross_validate(X_cancer, y_cancer, 10, 1, "breast cancer, 10 folds")
 X_wine_std = (X_wine - X_wine.mean(0)) / X_wine.std(0)
-check_cross_validate(X_wine_std, torch.tensor(wine.target), 4, 2, "standardised wine, 4 folds")
+check_cross_validate(X_wine_std, y_wine, 4, 2, "standardised wine, 4 folds")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "metrics_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1010,8 +1015,8 @@ try:
     print(f"standardised:    accuracy {scaled.mean():.3f} ± {scaled.std():.3f}")
     t, p = paired_t_test(scaled, raw)
     print(f"paired t-test:   t = {t:.2f}, p = {p:.2g}")
-    model = ScaledNearestCentroid().fit(X_tr, y_cancer[order[:400]])
-    correct = (model.predict(X_te) == y_cancer[order[400:]]).double()
+    model = ScaledNearestCentroid().fit(X_tr, y_tr)
+    correct = (model.predict(X_te) == y_te).double()
     low, high = bootstrap_ci(correct, 2000, 0.05, make_generator(0))
     print(f"held-out accuracy {correct.mean():.3f}, 95 % bootstrap interval ({low:.3f}, {high:.3f})")
 except NotImplementedError:
