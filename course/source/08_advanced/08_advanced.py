@@ -12,15 +12,16 @@
 # Four ideas that shaped deep learning after the plain CNN and RNN, each built small enough to
 # train in seconds on a CPU:
 #
-# 1. **attention** — scaled dot-product attention by hand with causal and padding masks,
-#    multi-head attention, positional encodings;
-# 2. **a tiny transformer** — a decoder-only, character-level language model trained on
-#    *Macbeth* that must beat a bigram baseline;
-# 3. **a variational auto-encoder** on 8×8 digits — the reparameterisation trick, the KL term in
-#    closed form, the ELBO;
-# 4. **a GAN** on a ring of eight Gaussians — discriminator and generator steps, mode coverage;
-# 5. **transfer learning** — the course's own small CNN, pretrained on MNIST, frozen and given a
-#    new head for few-shot digits.
+# * Tasks 1–2, **attention**: scaled dot-product attention by hand with causal and padding
+#   masks, multi-head attention, positional encodings;
+# * Task 3, **a tiny transformer**: a decoder-only, character-level language model trained on
+#   *Macbeth* that must beat a bigram baseline;
+# * Task 4, **a variational auto-encoder** on 8×8 digits: the reparameterisation trick, the KL
+#   term in closed form, the ELBO;
+# * Task 5, **a GAN** on a ring of eight Gaussians: discriminator and generator steps, mode
+#   coverage;
+# * Task 6, **transfer learning**: the course's own small CNN, pretrained on MNIST, frozen and
+#   given a new head for few-shot digits.
 #
 # Replace every `raise NotImplementedError()` with your code and run the tests under each task;
 # hidden tests check the same behaviour on other inputs. **Total: 34 points.**
@@ -607,6 +608,9 @@ def check_reparameterize(mu, std, n, label):
     z.sum().backward()
     assert mu_big.grad is not None and logvar_big.grad is not None, f"{label}: no gradient reached mu or logvar"
     check_tensor(mu_big.grad.cpu(), torch.ones_like(mu_big.grad).cpu(), name=f"d sum(z) / d mu ({label})")
+    # z = mu + exp(logvar / 2) * eps, so dz / dlogvar = exp(logvar / 2) * eps / 2 = (z - mu) / 2
+    check_tensor(logvar_big.grad.cpu(), ((z - mu_big) / 2).detach().cpu(), rtol=1e-4, atol=1e-5,
+                 name=f"d sum(z) / d logvar ({label}): the noise must be scaled by exp(logvar / 2)")
     z = z.detach().cpu()
     se = std / math.sqrt(n)
     assert ((z.mean(0) - mu).abs() < 6 * se + 1e-6).all(), f"{label}: sample mean {z.mean(0).tolist()} is not mu = {mu.tolist()}"
