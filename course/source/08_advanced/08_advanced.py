@@ -9,7 +9,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 08 · Modern architectures
 #
-# Four ideas that shaped deep learning after the plain CNN and RNN, each built small enough to
+# The ideas that shaped deep learning after the plain CNN and RNN, each built small enough to
 # train in seconds on a CPU:
 #
 # * Tasks 1–2, **attention**: scaled dot-product attention by hand with causal and padding
@@ -73,8 +73,8 @@ print("device:", DEVICE, "| grading:", in_grader())
 #   get no weight. As a key mask for scores $(B, T_q, T_k)$ it is used as `pad[:, None, :]`.
 #
 # Write `causal_mask(T)` (a `(T, T)` bool tensor) and `padding_mask(lengths, T)` (a `(B, T)`
-# bool tensor, True at real tokens) for a 1-D int64 tensor `lengths`; build both on
-# `lengths.device` / the CPU. Then write `attention(q, k, v, mask=None)` for tensors
+# bool tensor, True at real tokens) for a 1-D int64 tensor `lengths` (build the causal mask on
+# the CPU, the padding mask on `lengths.device`). Then write `attention(q, k, v, mask=None)` for tensors
 # $(\dots, T_q, d)$, $(\dots, T_k, d)$, $(\dots, T_k, d_v)$ (any number of leading batch/head
 # dimensions) returning `(output, weights)` of shapes $(\dots, T_q, d_v)$ and
 # $(\dots, T_q, T_k)$. `F.scaled_dot_product_attention` and `nn.MultiheadAttention` are off
@@ -260,8 +260,8 @@ attention = _student_attention
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "positional_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# Attention itself ignores order: permuting the keys and values permutes nothing in the output
-# (it is a weighted *set* average). Transformers therefore add a **positional encoding** to the
+# Attention itself ignores order: shuffling the key/value pairs leaves every output unchanged
+# (it is a weighted average over a *set*). Transformers therefore add a **positional encoding** to the
 # token embeddings. The original transformer uses fixed sinusoids of geometrically spaced
 # frequencies, for position $p$ and $i = 0, \dots, d/2 - 1$:
 #
