@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import grp
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -82,6 +83,7 @@ class CourseKit:
         folder.mkdir()
         (folder / f"{assignment_id}.ipynb").write_text(nbformat.writes(nb))
         (folder / "timestamp.txt").write_text(stamp)
+        (folder / "submission_secret.txt").write_text(secrets.token_hex(16))  # names feedback
         if extra:
             extra(folder)
         gid = grp.getgrnam(self.course.grader_user).gr_gid if self.course.grader_user else 0
