@@ -930,7 +930,7 @@ check_ddp(cases, ranks)
 #
 # A model behind an HTTP API can be used by any program. **FastAPI** maps Python functions to
 # routes and validates requests against **pydantic** models declared as type hints: a request
-# body that does not match the declared schema is answered with **422 Unprocessable Entity**
+# body that does not match the declared schema is answered with **422 Unprocessable Content**
 # and an explanation, before your function runs. Validate everything a client can send —
 # a wrong-length input must never reach the model (it would crash with a 500, or worse,
 # silently predict garbage).
