@@ -413,17 +413,18 @@ starts = check_batch(6, 5, 5, 3, "6 tokens, block 5: only start 0")
 #
 # Write `CharTransformer(vocab_size)` with `forward(idx)` mapping an int64 batch `(B, T)`,
 # $T \le$ `BLOCK_SIZE`, to logits `(B, T, vocab_size)`, and `make_char_model(vocab_size)`
-# returning a fresh one. A good size for the time budget: $d = 48$, 4 heads, 2 blocks (about
-# 65k parameters). You may use `nn.MultiheadAttention` (note its bool `attn_mask` means
+# returning a fresh one. A good size for the time budget: $d = 48$, 4 heads, 1 block (about
+# 36k parameters; more blocks learn more per step but cost more time). You may use `nn.MultiheadAttention` (note its bool `attn_mask` means
 # True = **not** allowed, the opposite of ours), your `MultiHeadAttention`, or
 # `nn.TransformerEncoderLayer` with a causal mask. The tests train it for 300 steps of Adam
 # (lr $3\cdot10^{-3}$, batches of 32 windows) and need the validation loss to beat the bigram
-# baseline by 0.1 nats; the reference reaches 2.22–2.25 nats against the bigram's 2.47.
+# baseline by 0.1 nats within 120 s of training; the reference reaches 2.29–2.32 nats against
+# the bigram's 2.47, in about 1.5 s on an idle CPU core.
 
 # %% nbgrader={"grade": false, "grade_id": "char_model", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class CharTransformer(nn.Module):
     ### BEGIN SOLUTION
-    def __init__(self, vocab_size, block_size=BLOCK_SIZE, d_model=48, n_heads=4, n_layers=2):
+    def __init__(self, vocab_size, block_size=BLOCK_SIZE, d_model=48, n_heads=4, n_layers=1):
         super().__init__()
         self.token = nn.Embedding(vocab_size, d_model)
         self.position = nn.Embedding(block_size, d_model)
@@ -541,7 +542,7 @@ def train_char_model():
 
 
 lm_loss = check_trains(train_char_model, val_loss, threshold=BIGRAM_VAL - 0.1, higher_is_better=False,
-                       budget_s=60.0, seed=0, name="character transformer")
+                       budget_s=120.0, seed=0, name="character transformer")
 print(f"validation loss {lm_loss:.3f} nats (bigram {BIGRAM_VAL:.3f})")
 
 # %% nbgrader={"grade": false, "grade_id": "char_sample", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -1001,7 +1002,7 @@ def check_gan(seed):
         G = train_gan()
         return G
 
-    modes = check_trains(run, lambda G: mode_coverage(G)[0], threshold=6, budget_s=60.0, seed=seed,
+    modes = check_trains(run, lambda G: mode_coverage(G)[0], threshold=6, budget_s=120.0, seed=seed,
                          name=f"GAN (seed {seed}): modes covered")
     near = mode_coverage(G)[1]
     print(f"seed {seed}: {int(modes)} of 8 modes covered, {near:.0%} of the samples within 4 std of a mode")

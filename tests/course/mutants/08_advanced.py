@@ -67,7 +67,7 @@ _GET_BATCH = '''def get_batch(data, block_size, batch_size, generator):
 '''
 
 _CHAR_MODEL = '''class CharTransformer(nn.Module):
-    def __init__(self, vocab_size, block_size=BLOCK_SIZE, d_model=48, n_heads=4, n_layers=2):
+    def __init__(self, vocab_size, block_size=BLOCK_SIZE, d_model=48, n_heads=4, n_layers=1):
         super().__init__()
         self.token = nn.Embedding(vocab_size, d_model)
         self.position = nn.Embedding(block_size, d_model)
