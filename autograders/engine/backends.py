@@ -67,6 +67,9 @@ class Limits:
     # RLIMIT_AS backstop is the memory limit plus this much (RLIMIT_DATA is the real limit).
     address_space_headroom: int = 6 * GiB
     probe: bool = True
+    # Stop at the first test cell that fails (the rest score 0): enough to show that a
+    # planted wrong solution loses points, without running the heavy cells after it.
+    fail_fast: bool = False
 
     def describe_memory(self) -> str:
         return run_notebook.human_bytes(self.memory)
@@ -138,6 +141,7 @@ def job_spec(nb: dict, limits: Limits, backend: str) -> dict:
         "total_output_limit": limits.total_output_limit,
         "output_hard_limit": limits.output_hard_limit,
         "probe": limits.probe,
+        "fail_fast": limits.fail_fast,
         "memory": limits.memory,
         "rlimit_fsize": limits.tmp_size,
         "kernel_env": {"NBGRADER_EXECUTION": "autograde"},

@@ -45,6 +45,7 @@ STATUS_TEXT = {
     "sandbox": "graded (the sandbox died)",
     "refused": "graded (not runnable)",
     "tampering": "graded (tampering detected)",
+    "failfast": "graded (stopped at the first failed test)",
     "infra": "FAILED (infrastructure; not graded)",
 }
 
@@ -238,6 +239,7 @@ class GradingRun:
         force: bool = False,
         stream=None,
         keep: bool = False,
+        fail_fast: bool = False,
     ):
         self.course = course
         self.assignment_id = assignment_id
@@ -246,6 +248,7 @@ class GradingRun:
         self.sandbox = sandbox
         self.image = image
         self.force = force
+        self.fail_fast = fail_fast
         self.stream = stream or sys.stdout
         self.keep = keep or bool(os.environ.get("COURSEHUB_KEEP_GRADING_DIR"))
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -263,6 +266,8 @@ class GradingRun:
             env[sx.SANDBOX_ENV] = self.sandbox
         if self.image:
             env[sx.IMAGE_ENV] = self.image
+        if self.fail_fast:
+            env[sx.FAIL_FAST_ENV] = "1"
         return env
 
     def _own(self, path: Path) -> None:

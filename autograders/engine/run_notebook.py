@@ -810,6 +810,10 @@ class Executor:
                 execution_count=cell.get("execution_count"),
                 seconds=round(time.monotonic() - started, 3),
             )
+            if self.job.get("fail_fast") and is_test_cell(cell) and _failed(cell):
+                stop = {"reason": "failfast", "detail": f"test cell {index + 1} failed"}
+                stop["cell"] = index
+                break
         if stop:
             self.events.emit("stop", **stop)
         if not self.job.get("sandboxed"):
@@ -928,7 +932,12 @@ STOP_MESSAGES = {
     "unresponsive": ("TimeLimitExceeded", "{detail}"),
     "sandbox": ("SandboxDied", "{detail}"),
     "refused": ("NotGraded", "{detail}"),
+    "failfast": ("NotRun", "{detail}; fail-fast grading runs nothing after it"),
 }
+
+
+def _failed(cell) -> bool:
+    return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
 
 
 def assemble(nb: dict, events: list[dict], context: dict | None = None) -> tuple[dict, dict]:
@@ -963,9 +972,10 @@ def assemble(nb: dict, events: list[dict], context: dict | None = None) -> tuple
             ended = True
             exec_seconds = float(ev.get("exec_seconds") or 0)
     failure = context.get("failure")  # set by the trusted side: timeout, oom, sandbox...
+    if stop:
+        running = stop.get("cell", running)
     if stop and not failure:
         failure = {"reason": stop.get("reason", "died"), "detail": stop.get("detail", "")}
-        running = stop.get("cell", running)
     if not ended and not failure:
         failure = {"reason": "sandbox", "detail": "the grading sandbox ended unexpectedly"}
     message = None

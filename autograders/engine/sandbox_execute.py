@@ -44,6 +44,7 @@ DIR_ENV = "COURSEHUB_GRADING_DIR"
 DRIVER_ENV = "COURSEHUB_GRADING_DRIVER_PID"
 SANDBOX_ENV = "COURSEHUB_SANDBOX"
 IMAGE_ENV = "COURSEHUB_STUDENT_IMAGE"
+FAIL_FAST_ENV = "COURSEHUB_FAIL_FAST"
 DEFAULT_IMAGE = "coursehub/student:latest"
 DEFAULT_CELL_TIMEOUT = 300
 
@@ -140,6 +141,11 @@ class SandboxExecute(NbGraderPreprocessor):
         "auto: $COURSEHUB_DATASETS (bwrap) / the coursehub-datasets volume if present; '' none",
     ).tag(config=True)
     integrity_probe = Bool(True, help="detect tampering with the test helpers").tag(config=True)
+    fail_fast = Bool(
+        False,
+        help="stop at the first failed test cell, the rest scoring 0 (also $COURSEHUB_FAIL_FAST"
+        "=1): a quick check that a wrong solution loses points, not a grade to give students",
+    ).tag(config=True)
     replay_timeout = Integer(
         0, help="seconds to wait for the parallel driver's result (0: wall_timeout x 4)"
     ).tag(config=True)
@@ -166,6 +172,7 @@ class SandboxExecute(NbGraderPreprocessor):
             cpus=self.cpus,
             tmp_size=parse_size(self.tmp_size),
             probe=self.integrity_probe,
+            fail_fast=self.fail_fast or os.environ.get(FAIL_FAST_ENV) == "1",
         )
 
     def settings(self) -> dict:

@@ -31,12 +31,18 @@ def graded(request, tmp_path_factory):
     """Build one assignment; grade its reference, release and every mutant as `coursehub autograde`.
 
     That is the sandboxed parallel engine: bubblewrap (no network), two sandboxes at once.
+    The reference and the release run in full; each mutant runs only until its first failed
+    test (fail-fast: losing a point is all the test needs to see, and the heavy training
+    cells after a broken early task need not run).
     """
     assignment_id = request.param
     kit = CourseKit(tmp_path_factory.mktemp(assignment_id))
     solution = kit.build(assignment_id)
     kit.submit("reference", assignment_id, solution)
     kit.submit("untouched", assignment_id, kit.released(assignment_id))
+    progress = io.StringIO()
+    full = GradingRun(kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=progress).run()
+    assert not full.infra_failures and not full.nbgrader_failed, progress.getvalue()
     mutants = load_mutants(assignment_id)
     for mutant in mutants:
         kit.submit(
@@ -44,9 +50,8 @@ def graded(request, tmp_path_factory):
             assignment_id,
             with_cell_source(solution, mutant["cell"], mutant["source"]),
         )
-    progress = io.StringIO()
     summary = GradingRun(
-        kit.course, assignment_id, jobs=2, sandbox="bwrap", force=True, stream=progress
+        kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=progress, fail_fast=True
     ).run()
     assert not summary.infra_failures and not summary.nbgrader_failed, progress.getvalue()
     return assignment_id, kit.course.scores(assignment_id), mutants

@@ -159,3 +159,42 @@ def test_wall_clock_kills_the_sandbox_and_leaves_nothing(backend, monkeypatch):
 
     time.sleep(2)
     assert leftover_sandboxes(owner) == []
+
+
+def _cell(source: str, grade_id: str | None = None) -> dict:
+    meta = {}
+    if grade_id:
+        meta = {"nbgrader": {"grade": True, "grade_id": grade_id, "locked": True, "points": 1}}
+    return {"cell_type": "code", "source": source, "metadata": meta, "outputs": []}
+
+
+@pytest.mark.parametrize("fail_fast", [False, True], ids=["full", "fail-fast"])
+def test_fail_fast_stops_at_the_first_failed_test_and_scores_the_rest_zero(fail_fast):
+    from enginekit import require_bwrap
+
+    require_bwrap()
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "cells": [
+            _cell("assert 1 + 1 == 3", "t1"),
+            _cell("print('later work ran')"),
+            _cell("assert True", "t2"),
+        ],
+    }
+    limits = Limits(cell_timeout=60, wall_timeout=120, probe=False, fail_fast=fail_fast)
+    result = make_backend("bwrap", limits).run(nb, None)
+    assert not result.infra_error, result.infra_error + result.stderr_tail
+    executed, summary = sx.assemble(nb, result, {"limits": limits.__dict__})
+    cells = executed["cells"]
+    assert cells[0]["outputs"][-1]["ename"] == "AssertionError"
+    if fail_fast:
+        assert summary["status"] == "failfast"
+        assert cells[1]["outputs"] == []
+        assert cells[2]["outputs"][-1]["ename"] == "NotRun"
+        assert "fail-fast grading" in cells[2]["outputs"][-1]["evalue"]
+    else:
+        assert summary["status"] == "ok"
+        assert "later work ran" in cells[1]["outputs"][0]["text"]
+        assert cells[2]["outputs"] == []
