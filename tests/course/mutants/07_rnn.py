@@ -151,7 +151,7 @@ _WINDOWS_OVERLAPPING = '''def make_windows(ids, seq_len):
     return X, Y
 '''
 
-_CHAR = '''CHAR_STEPS = 150 if in_grader() else 1500
+_CHAR = '''CHAR_STEPS = 100 if in_grader() else 1500
 
 
 def make_char_model(vocab_size):
@@ -172,7 +172,7 @@ def make_char_model(vocab_size):
 def train_char_model(model, X, Y, steps):
     model.to(DEVICE)
     model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1.5e-2)
     for _ in range(steps):
         idx = torch.randint(0, len(X), (32,))
         xb, yb = X[idx].to(DEVICE), Y[idx].to(DEVICE)
@@ -292,7 +292,7 @@ MUTANTS = [
     {"name": "char_last_step_only", "cell": "char_model", "source": _sub(
         _CHAR, "return self.head(outputs)", "return self.head(outputs[:, -1])")},
     {"name": "char_sgd_tiny_lr", "cell": "char_model", "source": _sub(
-        _CHAR, "torch.optim.Adam(model.parameters(), lr=1e-2)", "torch.optim.SGD(model.parameters(), lr=1e-3)")},
+        _CHAR, "torch.optim.Adam(model.parameters(), lr=1.5e-2)", "torch.optim.SGD(model.parameters(), lr=1e-3)")},
     # sample_next
     {"name": "sample_temperature_multiplies", "cell": "sample_next", "source": _SAMPLE.format(probs="F.softmax(logits * temperature, dim=-1)")},
     {"name": "sample_temperature_after_softmax", "cell": "sample_next", "source": _SAMPLE.format(probs="F.softmax(logits, dim=-1) / temperature")},
