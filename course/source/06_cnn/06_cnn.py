@@ -621,8 +621,9 @@ check_loaders(33, 7, 5, seed=2)
 # model in training mode), and return it.
 #
 # Graded: accuracy on the 1,000 **test** images $\ge 90\,\%$ after `EPOCHS` epochs on the
-# augmented training loader (batches of 64), within 60 seconds of training (the test seeds
-# right before building the model). The reference solution (Adam, learning rate
+# augmented training loader (batches of 64), within 100 seconds of training (the test seeds
+# right before building the model; the budget only catches runaway training, it is generous
+# for a shared grading host). The reference solution (Adam, learning rate
 # $2 \cdot 10^{-3}$) reaches 93.2 % or more with each of ten seeds after 4 epochs, in a few
 # seconds on one CPU core. While grading (`in_grader()`), `EPOCHS` is 4; at home it is 10 —
 # compare with the MLP of assignment 05.
@@ -691,7 +692,7 @@ def build_loader(seed):
 
 ### END HIDDEN TESTS
 acc = check_trains(lambda: train_lenet(build_model(), build_loader(0), EPOCHS), test_accuracy,
-                   threshold=0.90, budget_s=60.0, seed=0, name="LeNet-5 on MNIST (seed 0)")
+                   threshold=0.90, budget_s=100.0, seed=0, name="LeNet-5 on MNIST (seed 0)")
 print(f"test accuracy: {acc:.3f}")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "hooks_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
