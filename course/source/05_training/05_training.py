@@ -14,20 +14,18 @@
 # runs the model in inference mode and measures it. This assignment builds each piece:
 #
 # 1. the training and evaluation loops,
-# 2. SGD with momentum and 3. Adam, written as `torch.optim.Optimizer` subclasses and checked
-#    step by step against PyTorch's own,
+# 2. SGD with momentum and 3. RMSprop and Adam, written as `torch.optim.Optimizer` subclasses
+#    and checked step by step against PyTorch's own,
 # 4. gradient clipping and a warm-up + cosine learning-rate schedule (and a look at vanishing
 #    and exploding gradients),
 # 5. evaluation metrics by hand — accuracy, precision, recall, F1, RMSE,
 # 6. a project: an MNIST digit classifier that must reach a target accuracy within a time budget.
 #
 # Replace every `raise NotImplementedError()` with your code and run the tests under each task;
-# hidden tests check the same behaviour on other inputs. **Total: 22 points.**
+# hidden tests check the same behaviour on other inputs. **Total: 24 points.**
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import copy
 import math
-import time
 
 import matplotlib.pyplot as plt
 import torch
@@ -209,8 +207,17 @@ check_evaluate(2, 7, 3, "7 examples, batch 3")
 # A `torch.optim.Optimizer` subclass gets the bookkeeping for free: pass
 # `defaults = dict(lr=..., momentum=..., weight_decay=...)` to `super().__init__(params,
 # defaults)`, and it builds `self.param_groups` (a list of dicts, each with its `"params"` and
-# its own hyper-parameters — read `lr` from the **group**, as a scheduler changes it there) and
-# `self.state` (a per-parameter dict for buffers). In `step()`:
+# its own hyper-parameters) and `self.state` (a per-parameter dict for buffers). Read **every**
+# hyper-parameter from the group, not from your constructor's arguments: a scheduler changes
+# `lr` there, and a caller may give each group its own values, e.g.
+#
+# ```python
+# SGDMomentum([{"params": model[0].parameters(), "lr": 0.2},                  # momentum 0.9
+#              {"params": model[2].parameters(), "lr": 0.01, "momentum": 0.5}],
+#             lr=0.1, momentum=0.9)      # defaults for whatever a group does not set
+# ```
+#
+# (the visible tests include such a case). In `step()`:
 #
 # * decorate it with `@torch.no_grad()` — updates must not be recorded by autograd;
 # * skip parameters whose `.grad` is `None` (frozen or unused);
@@ -281,6 +288,10 @@ def compare_traces(mine, ref, label, rtol=1e-9):
 check_source_forbids(SGDMomentum, ["SGD", "sgd", "Adam", "AdamW"])
 compare_traces(optimizer_trace(lambda p: SGDMomentum(p, lr=0.1, momentum=0.9)),
                optimizer_trace(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)), "lr=0.1, momentum=0.9")
+groups = ({"lr": 0.05}, {"lr": 0.02, "momentum": 0.5, "weight_decay": 0.1})
+compare_traces(optimizer_trace(lambda p: SGDMomentum(p, lr=0.1, momentum=0.9), seed=6, groups=groups),
+               optimizer_trace(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), seed=6, groups=groups),
+               "two parameter groups: the second sets its own lr, momentum and weight_decay")
 ### BEGIN HIDDEN TESTS
 for kw in [dict(lr=0.05), dict(lr=0.1, momentum=0.5, weight_decay=0.1), dict(lr=0.02, momentum=0.95)]:
     compare_traces(optimizer_trace(lambda p: SGDMomentum(p, **kw), seed=1, steps=8),
@@ -295,12 +306,77 @@ compare_traces(optimizer_trace(lambda p: SGDMomentum(p, lr=0.1, momentum=0.9), s
                "two parameter groups with their own lr/momentum, one frozen parameter")
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "adam_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Task 3 — Adam (3 points)
+# %% [markdown] nbgrader={"grade": false, "grade_id": "rmsprop_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 3 — RMSprop and Adam (2 + 3 points)
 #
-# Adam keeps two running averages per parameter — of the gradient (first moment $m$) and of its
-# square (second moment $v$, elementwise) — and divides one by the square root of the other, so
-# each coordinate gets its own step size. With
+# One learning rate for every coordinate is a poor fit when the gradients' scales differ by
+# orders of magnitude between coordinates (the narrow valley of the plot below). **RMSprop**
+# divides each coordinate's step by a running root-mean-square of its recent gradients. With
+# smoothing constant $\alpha$ (`alpha`), $\epsilon$ (`eps`) and L2 weight decay $\lambda$:
+#
+# $$g_t = \nabla_\theta L + \lambda\theta_{t-1},\qquad
+# v_t = \alpha\, v_{t-1} + (1-\alpha)\, g_t^2,\quad v_0 = 0,\qquad
+# \theta_t = \theta_{t-1} - \eta\, \frac{g_t}{\sqrt{v_t} + \epsilon}$$
+#
+# (squares, roots and the division elementwise). Steep coordinates get small steps, flat ones
+# large steps; $\alpha$ sets the memory, roughly the last $1/(1-\alpha)$ steps (100 for the
+# default $0.99$). Unlike Adam below, PyTorch's RMSprop has **no bias correction**: $v$ starts
+# at 0, so the first steps are long ($\eta / \sqrt{1-\alpha} = 10\,\eta$ at $t = 1$ for
+# $\alpha = 0.99$).
+#
+# Write `RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0)` without using
+# `torch.optim.RMSprop`; it must match it (with its defaults `momentum=0`, `centered=False`)
+# step for step. The rules of `SGDMomentum` hold: hyper-parameters from each group, skip
+# parameters without a gradient, update in place under `@torch.no_grad()`.
+
+# %% nbgrader={"grade": false, "grade_id": "rmsprop", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class RMSprop(torch.optim.Optimizer):
+    ### BEGIN SOLUTION
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad + wd * p if wd else p.grad
+                state = self.state[p]
+                if "v" not in state:
+                    state["v"] = torch.zeros_like(p)
+                v = state["v"]
+                v.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+                p.addcdiv_(g, v.sqrt().add_(eps), value=-lr)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_rmsprop", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+check_source_forbids(RMSprop, ["RMSprop", "rmsprop", "Adam", "adam", "SGD", "sgd"])
+compare_traces(optimizer_trace(lambda p: RMSprop(p, lr=0.01)),
+               optimizer_trace(lambda p: torch.optim.RMSprop(p, lr=0.01)), "RMSprop(lr=0.01)")
+groups = ({"lr": 0.02, "alpha": 0.9}, {"eps": 1e-3, "weight_decay": 0.1})
+compare_traces(optimizer_trace(lambda p: RMSprop(p, lr=0.01), seed=8, groups=groups),
+               optimizer_trace(lambda p: torch.optim.RMSprop(p, lr=0.01), seed=8, groups=groups),
+               "RMSprop with two parameter groups: the first sets lr and alpha, the second eps and weight_decay")
+### BEGIN HIDDEN TESTS
+for kw in [dict(lr=0.005, alpha=0.9), dict(lr=0.02, eps=1e-3, weight_decay=0.2),
+           dict(lr=0.001, alpha=0.5, eps=1e-6)]:
+    compare_traces(optimizer_trace(lambda p: RMSprop(p, **kw), seed=9, steps=10),
+                   optimizer_trace(lambda p: torch.optim.RMSprop(p, **kw), seed=9, steps=10), f"RMSprop({kw})")
+groups = ({"lr": 0.005}, {"lr": 0.03, "alpha": 0.8, "eps": 1e-4})
+compare_traces(optimizer_trace(lambda p: RMSprop(p, lr=0.01, weight_decay=0.05), seed=10, groups=groups, freeze=True,
+                               lr_change=(4, 0.5)),
+               optimizer_trace(lambda p: torch.optim.RMSprop(p, lr=0.01, weight_decay=0.05), seed=10, groups=groups,
+                               freeze=True, lr_change=(4, 0.5)),
+               "RMSprop with two parameter groups, a frozen parameter and an lr change")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "adam_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# **Adam** combines momentum with RMSprop. It keeps two running averages per parameter — of the
+# gradient (first moment $m$) and of its square (second moment $v$, elementwise) — and divides
+# one by the square root of the other, so each coordinate gets its own step size. With
 # $\beta_1, \beta_2$ (`betas`), $\epsilon$ (`eps`) and L2 weight decay $\lambda$, at step
 # $t = 1, 2, \dots$ (counted **per parameter**):
 #
@@ -318,7 +394,8 @@ compare_traces(optimizer_trace(lambda p: SGDMomentum(p, lr=0.1, momentum=0.9), s
 # not what is asked here.)
 #
 # Write `Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)` without using
-# `torch.optim.Adam`; it must match it step for step.
+# `torch.optim.Adam`; it must match it step for step. As for SGD, each parameter group may set
+# its own `lr`, `betas`, `eps` and `weight_decay`: read them all from the group.
 
 # %% nbgrader={"grade": false, "grade_id": "adam", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class Adam(torch.optim.Optimizer):
@@ -353,6 +430,10 @@ class Adam(torch.optim.Optimizer):
 check_source_forbids(Adam, ["Adam", "adam", "AdamW", "adamw", "SGD"])
 compare_traces(optimizer_trace(lambda p: Adam(p, lr=0.01)),
                optimizer_trace(lambda p: torch.optim.Adam(p, lr=0.01)), "Adam(lr=0.01)")
+groups = ({"lr": 0.03, "betas": (0.8, 0.99)}, {"eps": 1e-3})
+compare_traces(optimizer_trace(lambda p: Adam(p, lr=0.01), seed=7, groups=groups),
+               optimizer_trace(lambda p: torch.optim.Adam(p, lr=0.01), seed=7, groups=groups),
+               "Adam with two parameter groups: the first sets its own lr and betas, the second eps")
 ### BEGIN HIDDEN TESTS
 for kw in [dict(lr=0.05, betas=(0.8, 0.99), eps=1e-2), dict(lr=0.01, weight_decay=0.1),
            dict(lr=0.003, betas=(0.5, 0.9), eps=1e-6, weight_decay=0.5)]:
@@ -365,9 +446,9 @@ compare_traces(optimizer_trace(lambda p: Adam(p, lr=0.01), seed=5, groups=groups
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "optimizers_plot_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# How do they compare? Below, your three optimizers (plain SGD is `SGDMomentum` with
-# $\mu = 0$) minimise the elongated quadratic $f(x, y) = x^2/20 + y^2$ from the same start.
-# Plain SGD zig-zags across the narrow valley; momentum builds speed along it; Adam rescales
+# How do they compare? Below, your optimizers (plain SGD is `SGDMomentum` with $\mu = 0$)
+# minimise the elongated quadratic $f(x, y) = x^2/20 + y^2$ from the same start. Plain SGD
+# zig-zags across the narrow valley; momentum builds speed along it; RMSprop and Adam rescale
 # each coordinate.
 
 # %% nbgrader={"grade": false, "grade_id": "optimizers_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -389,12 +470,13 @@ try:
     plt.contour(gx, gy, gx ** 2 / 20 + gy ** 2, levels=15, colors="lightgrey")
     for label, make in [("SGD", lambda p: SGDMomentum(p, lr=0.9)),
                         ("momentum 0.7", lambda p: SGDMomentum(p, lr=0.3, momentum=0.7)),
+                        ("RMSprop", lambda p: RMSprop(p, lr=0.1, alpha=0.9)),
                         ("Adam", lambda p: Adam(p, lr=0.5))]:
         pts = path(make)
         plt.plot(pts[:, 0], pts[:, 1], ".-", ms=3, lw=1, label=label)
     plt.legend(fontsize=7)
     plt.show()
-except NotImplementedError:
+except (NotImplementedError, NameError):  # a class left unfinished is not defined
     print("finish Tasks 2 and 3 to see the optimizers race")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "gradients_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -409,6 +491,10 @@ except NotImplementedError:
 # first layers (**vanishing**: the sigmoid's slope is at most $1/4$); if larger, it grows
 # (**exploding**). Good initialisation keeps the scale constant: Kaiming/He initialisation draws
 # $W_k$ with variance $2/\text{fan-in}$, which exactly compensates ReLU zeroing half its inputs.
+# (This is *not* what `nn.Linear` does by default: PyTorch draws its weights uniformly from
+# $\pm 1/\sqrt{\text{fan-in}}$, i.e. with variance $1/(3\,\text{fan-in})$ — six times smaller than
+# He. That is fine for the shallow networks of this course; for a deep ReLU stack call
+# `nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")` yourself.)
 # The plot sends the same gradient into the top of three 12-layer networks and shows how much of
 # it reaches each layer: with sigmoid it vanishes (a factor of about 4 lost per layer), with ReLU
 # and He initialisation it stays roughly level, and with weights twice too large it explodes
@@ -668,12 +754,15 @@ check_close(rmse(torch.full((4,), 2.0), torch.zeros(4)), 2.0, rtol=1e-9, name="r
 #
 # * `make_mnist_model()`: a fresh, untrained `nn.Module` mapping a batch $(N, 784)$ to logits
 #   $(N, 10)$ — an MLP such as 784 → 128 → 10 with ReLU is plenty. Keep PyTorch's default
-#   initialisation: an untrained classifier should be unsure about every class, so its initial
+#   initialisation (the uniform one above, not He): an untrained classifier should be unsure
+#   about every class, so its initial
 #   cross-entropy is close to $\ln 10 \approx 2.30$ (the tests check this; a much larger initial
 #   loss means over-confident random predictions and slow early training).
 # * `train_mnist(model, X, y, epochs)`: train `model` in place on `X` (float32 $(N, 784)$) and
 #   `y` (int64 $(N,)$) for `epochs` epochs and return it. Use a shuffled `DataLoader`, your
 #   `train_one_epoch`, and an optimizer (yours or `torch.optim`). Move the model to `DEVICE`.
+#   (While the tests of this task run, `train_one_epoch` is a reference version, so a bug in
+#   Task 1 costs points in Task 1 only.)
 #
 # Graded: validation accuracy $\ge 85\,\%$ after `EPOCHS` epochs, in under 60 seconds of
 # training, for two seeds (the tests seed before calling `make_mnist_model`). The reference
@@ -728,6 +817,31 @@ def val_accuracy(model):
     return (logits.argmax(dim=1) == y_val).double().mean()
 
 
+def reference_train_one_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total, count = 0.0, 0
+    for xb, yb in loader:
+        xb, yb = xb.to(device), yb.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(xb)
+        count += len(xb)
+    return total / count
+
+
+def with_reference_epoch(fn):
+    """fn() while the name train_one_epoch means the reference version (Task 1 graded alone)."""
+    global train_one_epoch
+    mine = train_one_epoch
+    train_one_epoch = reference_train_one_epoch
+    try:
+        return fn()
+    finally:
+        train_one_epoch = mine
+
+
 seed_everything(0)
 fresh = make_mnist_model().to(DEVICE)
 with torch.no_grad():
@@ -735,11 +849,11 @@ with torch.no_grad():
 assert abs(initial - math.log(10)) < 0.5, (
     f"the untrained model's loss is {initial:.2f}, expected close to ln(10) = 2.30: keep the default "
     "initialisation and return raw logits")
-acc = check_trains(lambda: train_mnist(make_mnist_model(), X_train, y_train, EPOCHS), val_accuracy,
-                   threshold=0.85, budget_s=60.0, seed=0, name="MNIST classifier (seed 0)")
+acc = check_trains(lambda: with_reference_epoch(lambda: train_mnist(make_mnist_model(), X_train, y_train, EPOCHS)),
+                   val_accuracy, threshold=0.85, budget_s=60.0, seed=0, name="MNIST classifier (seed 0)")
 print(f"validation accuracy: {acc:.3f}")
 ### BEGIN HIDDEN TESTS
 # (assigned: a number left as a test cell's value would count as partial credit)
-acc_seed1 = check_trains(lambda: train_mnist(make_mnist_model(), X_train, y_train, EPOCHS), val_accuracy,
-                         threshold=0.85, budget_s=60.0, seed=1, name="MNIST classifier (seed 1)")
+acc_seed1 = check_trains(lambda: with_reference_epoch(lambda: train_mnist(make_mnist_model(), X_train, y_train, EPOCHS)),
+                         val_accuracy, threshold=0.85, budget_s=60.0, seed=1, name="MNIST classifier (seed 1)")
 ### END HIDDEN TESTS

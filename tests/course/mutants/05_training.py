@@ -161,6 +161,34 @@ def _adam(global_step="", grad="p.grad + wd * p", count='state["t"] += 1', t='st
                         v_hat=v_hat, update=update)
 
 
+_RMSPROP = '''class RMSprop(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            lr, alpha, eps, wd = {hyper}
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = {grad}
+                state = self.state[p]
+                if not state:
+                    state["t"] = 0
+                    state["v"] = torch.zeros_like(p)
+                state["t"] += 1
+                v = state["v"]
+                {average}
+                {update}
+'''
+
+
+def _rmsprop(hyper='group["lr"], group["alpha"], group["eps"], group["weight_decay"]', grad="p.grad + wd * p",
+             average="v.mul_(alpha).add_(g * g, alpha=1 - alpha)", update="p.sub_(lr * g / (v.sqrt() + eps))"):
+    return _RMSPROP.format(hyper=hyper, grad=grad, average=average, update=update)
+
+
 _CLIP = '''def clip_grad_norm(parameters, max_norm):
     {body}
 '''
@@ -269,9 +297,26 @@ MUTANTS = [
     {"name": "sgd_decay_after_momentum", "cell": "sgd_momentum", "source": _SGD_DECAY_AFTER_MOMENTUM},
     {"name": "sgd_defaults_not_group", "cell": "sgd_momentum", "source": _sgd(
         hyper='self.defaults["lr"], self.defaults["momentum"], self.defaults["weight_decay"]')},
+    # lr read from the group as told, the rest from the constructor: caught by the visible
+    # two-group case since review issue 12 (before, only hidden tests held such a case)
+    {"name": "sgd_group_lr_default_momentum", "cell": "sgd_momentum", "source": _sgd(
+        hyper='group["lr"], self.defaults["momentum"], self.defaults["weight_decay"]')},
     {"name": "sgd_no_skip_none", "cell": "sgd_momentum", "source": _sgd(skip="pass")},
     {"name": "sgd_no_no_grad", "cell": "sgd_momentum", "source": _sgd(decorator="")},
     {"name": "sgd_wraps_torch", "cell": "sgd_momentum", "source": _SGD_WRAPS_TORCH},
+    # RMSprop
+    {"name": "rmsprop_eps_inside_sqrt", "cell": "rmsprop", "source": _rmsprop(
+        update="p.sub_(lr * g / (v + eps).sqrt())")},
+    {"name": "rmsprop_adagrad_sum", "cell": "rmsprop", "source": _rmsprop(average="v.add_(g * g)")},
+    {"name": "rmsprop_alpha_swapped", "cell": "rmsprop", "source": _rmsprop(
+        average="v.mul_(1 - alpha).add_(g * g, alpha=alpha)")},
+    {"name": "rmsprop_bias_corrected_like_adam", "cell": "rmsprop", "source": _rmsprop(
+        update='p.sub_(lr * g / ((v / (1 - alpha ** state["t"])).sqrt() + eps))')},
+    {"name": "rmsprop_defaults_not_group", "cell": "rmsprop", "source": _rmsprop(
+        hyper='group["lr"], self.defaults["alpha"], self.defaults["eps"], self.defaults["weight_decay"]')},
+    {"name": "rmsprop_no_weight_decay", "cell": "rmsprop", "source": _rmsprop(grad="p.grad")},
+    {"name": "rmsprop_not_in_place", "cell": "rmsprop", "source": _rmsprop(
+        update="p = p - lr * g / (v.sqrt() + eps)")},
     # Adam
     {"name": "adam_no_bias_correction", "cell": "adam", "source": _adam(m_hat="m", v_hat="v")},
     {"name": "adam_corrects_m_only", "cell": "adam", "source": _adam(v_hat="v")},
@@ -281,6 +326,8 @@ MUTANTS = [
     {"name": "adam_shared_step_counter", "cell": "adam", "source": _adam(count="self.t += 1", t="self.t")},
     {"name": "adamw_decoupled_decay", "cell": "adam", "source": _adam(
         grad="p.grad", update="p.sub_(lr * m_hat / (v_hat.sqrt() + eps) + lr * wd * p)")},
+    {"name": "adam_group_lr_default_betas_eps", "cell": "adam", "source": _adam().replace(
+        'group["betas"], group["eps"]', 'self.defaults["betas"], self.defaults["eps"]')},
     # clip_grad_norm
     {"name": "clip_per_parameter", "cell": "clip_grad_norm", "source": _CLIP_PER_PARAM},
     {"name": "clip_sum_of_norms", "cell": "clip_grad_norm", "source": _CLIP_SUM_OF_NORMS},
