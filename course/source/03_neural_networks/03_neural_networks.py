@@ -15,11 +15,12 @@
 # `torch.nn.functional` (imported as `F`) compute without state.
 #
 # You will write a stable softmax, a custom module, an `nn.Sequential` builder, the MSE and
-# cross-entropy losses from scratch, and two small projects: recovering the slope and intercept
-# of a line, and a network that learns XOR — the classic function no linear model can fit.
+# cross-entropy losses from scratch, the backward pass of a small network by hand, and two
+# small projects: recovering the slope and intercept of a line, and a network that learns XOR —
+# the classic function no linear model can fit.
 #
 # Replace every `raise NotImplementedError()` with your code and run the tests under each task;
-# hidden tests check the same behaviour on other inputs. **Total: 20 points.**
+# hidden tests check the same behaviour on other inputs. **Total: 23 points.**
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
@@ -328,7 +329,108 @@ check_tensor(loss, F.cross_entropy(extreme, tgt), rtol=1e-10, atol=1e-12,
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task5_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Task 5 — project: linear regression $y = mx + b$ (3 points)
+# ## Task 5 — backpropagation by hand (3 points)
+#
+# What does `loss.backward()` compute? For the one-hidden-layer classifier
+#
+# $$H = XW_1^\top + b_1,\qquad A = \operatorname{ReLU}(H),\qquad Z = AW_2^\top + b_2,\qquad
+# L = \operatorname{CE}(Z, t) = -\frac1N\sum_{n} \log\operatorname{softmax}(Z_n)_{t_n}$$
+#
+# ($X$: $N\times D$, $W_1$: $K\times D$, $W_2$: $C\times K$), the chain rule applied from the
+# loss backwards, one layer at a time, gives (write $G_V$ for $\partial L/\partial V$, a
+# matrix of the shape of $V$):
+#
+# $$G_Z = \frac1N\big(\operatorname{softmax}(Z) - Y\big),\qquad
+# G_{W_2} = G_Z^\top A,\qquad G_{b_2} = \textstyle\sum_n (G_Z)_n,\qquad
+# G_A = G_Z W_2,$$
+#
+# where $Y$ is the one-hot matrix of the labels ($Y_{n,t_n} = 1$); the $\frac1N$ comes from the
+# mean in the loss. Three habits make the rest easy: every gradient has the shape of its
+# variable (a quick check of each formula); a layer $Z = AW^\top + b$ sends back
+# $G_A = G_Z W$, keeps $G_W = G_Z^\top A$, and its bias, broadcast over the rows, collects the
+# sum of the rows' gradients; an elementwise function $A = f(H)$ multiplies elementwise by its
+# slope, $G_H = G_A \odot f'(H)$ — for ReLU the slope is 1 where $H > 0$ and 0 elsewhere.
+# Derive $G_H$, $G_{W_1}$ and $G_{b_1}$ with them.
+#
+# Write `forward_backward(X, t, W1, b1, W2, b2)` that returns `(loss, grads)`: the loss as a
+# 0-d tensor and a dict with the keys `"W1"`, `"b1"`, `"W2"`, `"b2"` holding the four
+# gradients. **No autograd**: `backward` and `torch.autograd` are off while it runs. Any
+# forward ops are fine (`torch.softmax`, `F.relu`, `F.cross_entropy` for the loss value). The
+# tests compare with autograd and with centred differences, in `float64`.
+
+# %% nbgrader={"grade": false, "grade_id": "forward_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def forward_backward(X, t, W1, b1, W2, b2):
+    ### BEGIN SOLUTION
+    N = X.shape[0]
+    H = X @ W1.T + b1
+    A = H.clamp(min=0)
+    Z = A @ W2.T + b2
+    loss = F.cross_entropy(Z, t)
+    G_Z = torch.softmax(Z, dim=1)
+    G_Z[torch.arange(N), t] -= 1
+    G_Z = G_Z / N
+    G_H = (G_Z @ W2) * (H > 0)
+    grads = {"W2": G_Z.T @ A, "b2": G_Z.sum(0), "W1": G_H.T @ X, "b1": G_H.sum(0)}
+    return loss, grads
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_forward_backward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+from autograders import check_grad, check_source_forbids, check_tensor, forbid
+
+
+def random_problem(seed, N, D, K, C):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(N, D, generator=g, dtype=torch.float64)
+    t = torch.randint(0, C, (N,), generator=g)
+    params = {"W1": torch.randn(K, D, generator=g, dtype=torch.float64),
+              "b1": 0.5 * torch.randn(K, generator=g, dtype=torch.float64),
+              "W2": torch.randn(C, K, generator=g, dtype=torch.float64),
+              "b2": 0.5 * torch.randn(C, generator=g, dtype=torch.float64)}
+    return X, t, params
+
+
+def reference_loss(X, t, p):
+    return F.cross_entropy(F.relu(X @ p["W1"].T + p["b1"]) @ p["W2"].T + p["b2"], t)
+
+
+def check_backprop(seed, N, D, K, C):
+    X, t, params = random_problem(seed, N, D, K, C)
+    with forbid(torch.autograd.grad, torch.Tensor.backward):
+        result = forward_backward(X, t, *params.values())
+    label = f"N={N}, D={D}, K={K}, C={C}"
+    assert isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict), (
+        f"forward_backward should return (loss, grads) with grads a dict, got {type(result).__name__}")
+    loss, grads = result
+    leaves = {k: v.clone().requires_grad_(True) for k, v in params.items()}
+    expected_loss = reference_loss(X, t, leaves)
+    expected = dict(zip(leaves, torch.autograd.grad(expected_loss, list(leaves.values()))))
+    check_tensor(loss, expected_loss.detach(), shape=(), rtol=1e-10, atol=1e-12, name=f"loss ({label})")
+    for key, want in expected.items():
+        assert key in grads, f"grads has no key {key!r} (keys: {sorted(grads)})"
+        check_tensor(grads[key], want, dtype=torch.float64, rtol=1e-8, atol=1e-10,
+                     name=f"gradient of the loss with respect to {key} ({label})")
+    return X, t, params, grads
+
+
+X, t, params, grads = check_backprop(0, N=4, D=3, K=5, C=3)
+# the same check without autograd: centred differences of the loss in W1
+check_grad(lambda W: reference_loss(X, t, {**params, "W1": W}), params["W1"],
+           analytic=lambda W: forward_backward(X, t, W, params["b1"], params["W2"], params["b2"])[1]["W1"],
+           name="your gradient for W1 vs centred differences")
+check_source_forbids(forward_backward, ["backward", "autograd", "vjp", "jacrev", "jacfwd", "torch.func.grad"])
+print("visible forward_backward tests passed")
+### BEGIN HIDDEN TESTS
+for seed, shape in enumerate([(1, 2, 3, 2), (16, 5, 8, 4), (7, 1, 2, 6), (32, 10, 6, 10)]):
+    X, t, params, _ = check_backprop(10 + seed, *shape)
+X, t, params = random_problem(20, 9, 4, 6, 5)
+check_grad(lambda b: reference_loss(X, t, {**params, "b1": b}), params["b1"],
+           analytic=lambda b: forward_backward(X, t, params["W1"], b, params["W2"], params["b2"])[1]["b1"],
+           name="your gradient for b1 vs centred differences (N=9)")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task6_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 6 — project: linear regression $y = mx + b$ (3 points)
 #
 # A single `nn.Linear(1, 1)` **is** the line $\hat y = m x + b$: its weight is $m$, its bias
 # $b$. Fitting it by gradient descent on the MSE
@@ -433,8 +535,8 @@ try:
 except NotImplementedError:
     print("fit_line is not implemented yet")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "task6_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Task 6 — project: an XOR network (3 points)
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task7_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 7 — project: an XOR network (3 points)
 #
 # XOR is $1$ for $(0,1)$ and $(1,0)$ and $0$ for $(0,0)$ and $(1,1)$. No line separates the two
 # classes, so a linear model (or a stack of linear layers, which is still linear) cannot get all

@@ -1,6 +1,26 @@
 """Planted wrong solutions for 03_neural_networks: each must lose points when autograded."""
 # ruff: noqa: E501  (planted cell sources are data: long string literals read best unsplit)
 
+_BACKPROP = """def forward_backward(X, t, W1, b1, W2, b2):
+    N = X.shape[0]
+    H = X @ W1.T + b1
+    A = H.clamp(min=0)
+    Z = A @ W2.T + b2
+    loss = F.cross_entropy(Z, t)
+    G_Z = torch.softmax(Z, dim=1)
+    G_Z[torch.arange(N), t] -= 1
+    G_Z = {scale}
+    G_H = (G_Z @ W2) * {mask}
+    grads = {grads}
+    return loss, grads
+"""
+
+
+def _backprop(scale="G_Z / N", mask="(H > 0)",
+              grads='{"W2": G_Z.T @ A, "b2": G_Z.sum(0), "W1": G_H.T @ X, "b1": G_H.sum(0)}'):
+    return _BACKPROP.format(scale=scale, mask=mask, grads=grads)
+
+
 MUTANTS = [
     # softmax
     {"name": "softmax_no_max_shift", "cell": "softmax",
@@ -126,6 +146,22 @@ MUTANTS = [
                "        loss = F.mse_loss(model(x.unsqueeze(1)), y.unsqueeze(1))\n        loss.backward()\n"
                "        optimizer.step()\n"
                "    return model.bias.item(), model.weight.item()\n"},
+    # forward_backward (backpropagation by hand)
+    {"name": "backprop_no_mean_over_batch", "cell": "forward_backward", "source": _backprop(scale="G_Z")},
+    {"name": "backprop_no_relu_mask", "cell": "forward_backward", "source": _backprop(mask="1.0")},
+    {"name": "backprop_weight_grad_transposed", "cell": "forward_backward", "source": _backprop(
+        grads='{"W2": A.T @ G_Z, "b2": G_Z.sum(0), "W1": X.T @ G_H, "b1": G_H.sum(0)}')},
+    {"name": "backprop_bias_grad_mean", "cell": "forward_backward", "source": _backprop(
+        grads='{"W2": G_Z.T @ A, "b2": G_Z.mean(0), "W1": G_H.T @ X, "b1": G_H.mean(0)}')},
+    {"name": "backprop_sign_flipped", "cell": "forward_backward", "source": _backprop(scale="-G_Z / N")},
+    {"name": "backprop_wrong_transpose_through_layer", "cell": "forward_backward", "source": _backprop().replace(
+        "(G_Z @ W2)", "(G_Z @ W2.T)")},
+    {"name": "backprop_uses_autograd", "cell": "forward_backward",
+     "source": "def forward_backward(X, t, W1, b1, W2, b2):\n"
+               "    ps = [w.detach().clone().requires_grad_(True) for w in (W1, b1, W2, b2)]\n"
+               "    loss = F.cross_entropy(F.relu(X @ ps[0].T + ps[1]) @ ps[2].T + ps[3], t)\n"
+               "    loss.backward()\n"
+               "    return loss.detach(), dict(zip([\"W1\", \"b1\", \"W2\", \"b2\"], [p.grad for p in ps]))\n"},
     # passed the centred visible case, failed the uncentred hidden ones (review issue 12)
     {"name": "line_lr_too_large_uncentred", "cell": "fit_line",
      "source": "def fit_line(x, y):\n    model = nn.Linear(1, 1)\n"
