@@ -225,6 +225,9 @@ def outcome_from(record: dict, student: str, notebook: str, settings: dict) -> O
     )
 
 
+_ENVIRON_LOCK = threading.Lock()
+
+
 class GradingRun:
     """One ``coursehub autograde``: dry pass, parallel sandboxes, real pass."""
 
@@ -346,16 +349,17 @@ class GradingRun:
         if path.exists():
             config = PyFileConfigLoader(path.name, str(path.parent)).load_config()
         overrides = {k: v for k, v in self.env("").items() if k in (sx.SANDBOX_ENV, sx.IMAGE_ENV)}
-        saved = {k: os.environ.get(k) for k in overrides}
-        os.environ.update(overrides)
-        try:
-            settings = sx.SandboxExecute(config=config).settings()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        with _ENVIRON_LOCK:  # two runs checking at once must not restore each other's values
+            saved = {k: os.environ.get(k) for k in overrides}
+            os.environ.update(overrides)
+            try:
+                settings = sx.SandboxExecute(config=config).settings()
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
         sx.make_backend_for(settings).check()
         return settings
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,24 +27,21 @@ def load_mutants(assignment_id: str) -> list[dict]:
     return module.MUTANTS
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
-def graded(request, tmp_path_factory):
-    """Build one assignment; grade its reference, release and every mutant as `coursehub autograde`.
-
-    That is the sandboxed parallel engine: bubblewrap (no network), two sandboxes at once.
-    The reference and the release run in full; each mutant runs only until its first failed
-    test (fail-fast: losing a point is all the test needs to see, and the heavy training
-    cells after a broken early task need not run).
-    """
-    assignment_id = request.param
-    kit = CourseKit(tmp_path_factory.mktemp(assignment_id))
+def grade_full(root: Path, assignment_id: str, progress) -> dict:
+    """The reference and the untouched release, every cell run: their scores."""
+    kit = CourseKit(root)
     solution = kit.build(assignment_id)
     kit.submit("reference", assignment_id, solution)
     kit.submit("untouched", assignment_id, kit.released(assignment_id))
-    progress = io.StringIO()
-    full = GradingRun(kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=progress).run()
-    assert not full.infra_failures and not full.nbgrader_failed, progress.getvalue()
-    mutants = load_mutants(assignment_id)
+    summary = GradingRun(kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=progress).run()
+    assert not summary.infra_failures and not summary.nbgrader_failed, progress.getvalue()
+    return kit.course.scores(assignment_id)
+
+
+def grade_mutants(root: Path, assignment_id: str, mutants: list[dict], progress) -> dict:
+    """Every planted wrong solution, each run only until its first failed test."""
+    kit = CourseKit(root)
+    solution = kit.build(assignment_id)
     for mutant in mutants:
         kit.submit(
             f"mutant-{mutant['name']}",
@@ -54,7 +52,29 @@ def graded(request, tmp_path_factory):
         kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=progress, fail_fast=True
     ).run()
     assert not summary.infra_failures and not summary.nbgrader_failed, progress.getvalue()
-    return assignment_id, kit.course.scores(assignment_id), mutants
+    return kit.course.scores(assignment_id)
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """Build one assignment; grade its reference, release and every mutant as `coursehub autograde`.
+
+    That is the sandboxed parallel engine: bubblewrap (no network), two sandboxes at once.
+    The reference and the release run in full; each mutant runs only until its first failed
+    test (fail-fast: losing a point is all the test needs to see, and the heavy training
+    cells after a broken early task need not run). The full run and the mutants grade at
+    the same time, in two courses: the full run is mostly one long reference notebook,
+    which alone would leave a core idle.
+    """
+    assignment_id = request.param
+    root = tmp_path_factory.mktemp(assignment_id)
+    mutants = load_mutants(assignment_id)
+    logs = io.StringIO(), io.StringIO()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        full = pool.submit(grade_full, root / "full", assignment_id, logs[0])
+        wrong = pool.submit(grade_mutants, root / "mutants", assignment_id, mutants, logs[1])
+        scores = {**full.result(), **wrong.result()}
+    return assignment_id, scores, mutants
 
 
 def test_reference_solution_scores_full_marks(graded):
