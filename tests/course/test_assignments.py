@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,15 +28,17 @@ def load_mutants(assignment_id: str) -> list[dict]:
     return module.MUTANTS
 
 
-def grade_full(root: Path, assignment_id: str, progress) -> dict:
-    """The reference and the untouched release, every cell run: their scores."""
+def grade_full(root: Path, assignment_id: str, progress) -> tuple[dict, float]:
+    """The reference and the untouched release, every cell run: their scores, and the
+    seconds the reference's cells took."""
     kit = CourseKit(root)
     solution = kit.build(assignment_id)
     kit.submit("reference", assignment_id, solution)
     kit.submit("untouched", assignment_id, kit.released(assignment_id))
     summary = GradingRun(kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=progress).run()
     assert not summary.infra_failures and not summary.nbgrader_failed, progress.getvalue()
-    return kit.course.scores(assignment_id)
+    reference = next(o for o in summary.outcomes if o.student == "reference")
+    return kit.course.scores(assignment_id), reference.exec_seconds
 
 
 def grade_mutants(root: Path, assignment_id: str, mutants: list[dict], progress) -> dict:
@@ -56,7 +59,7 @@ def grade_mutants(root: Path, assignment_id: str, mutants: list[dict], progress)
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
-def graded(request, tmp_path_factory):
+def graded(request, tmp_path_factory, course_timings):
     """Build one assignment; grade its reference, release and every mutant as `coursehub autograde`.
 
     That is the sandboxed parallel engine: bubblewrap (no network), two sandboxes at once.
@@ -70,11 +73,17 @@ def graded(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(assignment_id)
     mutants = load_mutants(assignment_id)
     logs = io.StringIO(), io.StringIO()
+    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=2) as pool:
         full = pool.submit(grade_full, root / "full", assignment_id, logs[0])
         wrong = pool.submit(grade_mutants, root / "mutants", assignment_id, mutants, logs[1])
-        scores = {**full.result(), **wrong.result()}
-    return assignment_id, scores, mutants
+        (scores, reference_s), mutant_scores = full.result(), wrong.result()
+    course_timings[assignment_id] = {
+        "reference_s": reference_s,
+        "mutants": len(mutants),
+        "wall_s": time.monotonic() - started,
+    }
+    return assignment_id, {**scores, **mutant_scores}, mutants
 
 
 def test_reference_solution_scores_full_marks(graded):
