@@ -18,10 +18,14 @@
 # 3. broadcasting (**Task 3**),
 # 4. `stack` vs `cat`, `unsqueeze` (**Task 4**),
 # 5. `reshape`, `view`, `permute` and contiguous memory (**Task 5**),
-# 6. moving tensors to a device (**Task 6**).
+# 6. moving tensors to a device (**Task 6**),
+# 7. `squeeze`/`unsqueeze` and `gather` (**Task 7**),
+# 8. in-place operations, aliasing and NumPy memory (**Task 8**),
+# 9. type promotion (**Task 9**).
 #
 # Replace every `raise NotImplementedError()` with your code. Run the tests below each task;
-# hidden tests check the same behaviour on other inputs. **Total: 12 points** (2 per task).
+# hidden tests check the same behaviour on other inputs. **Total: 17 points** (2 per task, 1
+# for Task 9).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt
@@ -393,4 +397,230 @@ check_best_device(torch.zeros(3), "torch.zeros(3)")
 check_best_device(torch.arange(4), "torch.arange(4)")
 torch.manual_seed(40)
 check_best_device(torch.randn(2, 5, dtype=torch.float64), "a random float64 (2, 5) tensor")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task7_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 7 — `squeeze`, `unsqueeze` and `gather` (2 points)
+#
+# `x.squeeze(d)` removes dimension `d` if its size is 1 (and leaves `x` alone otherwise);
+# `x.squeeze()` with no argument removes **every** size-1 dimension — so a batch of one
+# example, shape $(1, C)$, silently loses its batch dimension. Name the dimension.
+#
+# `x.gather(dim, index)` picks one entry per position of `index` along `dim`; `index` has as
+# many dimensions as `x`. For a matrix and `dim=1`: $\text{out}[i, j] = x[i,\ \text{index}[i, j]]$
+# — in each row $i$, take the columns listed in row $i$ of `index`. The same with **advanced
+# indexing**: `x[rows, cols]` with two integer tensors pairs them up entry by entry, so
+# `x[torch.arange(N), cols]` takes `x[i, cols[i]]` from every row.
+#
+# A classifier outputs scores of shape $(N, C)$, one row per example and one column per class.
+# Write `pick_scores(scores, labels)` that returns the $(N,)$ tensor of each example's score for
+# its label: $\text{out}[i] = \text{scores}[i, \text{labels}[i]]$, in the dtype of `scores`, for
+# any $N \ge 1$ (a batch of one too) and any $C \ge 1$.
+
+# %% nbgrader={"grade": false, "grade_id": "gather_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+s = torch.tensor([[10, 11, 12], [20, 21, 22]])
+print("s.gather(1, [[2], [0]]) =", s.gather(1, torch.tensor([[2], [0]])).tolist())
+print("s.gather(0, [[1, 0, 1]]) =", s.gather(0, torch.tensor([[1, 0, 1]])).tolist())
+print("s[[0, 1], [2, 0]] =", s[torch.tensor([0, 1]), torch.tensor([2, 0])].tolist())
+one = torch.zeros(1, 3, 1)
+print("squeeze():", tuple(one.squeeze().shape), " squeeze(-1):", tuple(one.squeeze(-1).shape))
+
+# %% nbgrader={"grade": false, "grade_id": "pick_scores", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def pick_scores(scores, labels):
+    ### BEGIN SOLUTION
+    return scores.gather(1, labels.unsqueeze(1)).squeeze(1)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_pick_scores", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+scores = torch.tensor([[0.1, 0.7, 0.2, 0.0], [0.5, 0.1, 0.1, 0.3], [0.0, 0.0, 0.1, 0.9]])
+check_tensor(pick_scores(scores, torch.tensor([1, 0, 3])), [0.7, 0.5, 0.9], dtype=torch.float32,
+             name="pick_scores(scores, labels=[1, 0, 3])")
+### BEGIN HIDDEN TESTS
+check_tensor(pick_scores(scores[1:2], torch.tensor([3])), [0.3], dtype=torch.float32,
+             name="pick_scores on a batch of one (shape (1,); did squeeze() remove the batch dimension?)")
+check_tensor(pick_scores(torch.tensor([[4.0], [5.0]]), torch.tensor([0, 0])), [4.0, 5.0],
+             name="pick_scores with one class (C = 1)")
+for seed, (n, c) in enumerate([(7, 5), (2, 9), (6, 6), (1, 1)]):
+    g = torch.Generator().manual_seed(50 + seed)
+    s = torch.randn(n, c, generator=g, dtype=torch.float64)
+    lab = torch.randint(0, c, (n,), generator=g)
+    before = s.clone()
+    expected = torch.tensor([s[i, lab[i]].item() for i in range(n)], dtype=torch.float64)
+    check_tensor(pick_scores(s, lab), expected, dtype=torch.float64, rtol=0, atol=0,
+                 name=f"pick_scores(random ({n}, {c}) scores, labels {lab.tolist()})")
+    check_tensor(s, before, rtol=0, atol=0, name="scores after pick_scores (it must not change)")
+ints = torch.arange(12).reshape(4, 3)
+check_tensor(pick_scores(ints, torch.tensor([2, 2, 0, 1])), [2, 5, 6, 10], dtype=torch.int64,
+             name="pick_scores on int64 scores (keep the dtype)")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task8_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 8 — in-place operations, aliasing and NumPy memory (2 points)
+#
+# A method whose name ends in `_` works **in place**: `x.add_(1)`, `x.mul_(2)`, `x.clamp_(0, 1)`,
+# `x.zero_()` overwrite `x`'s memory and return `x` itself; so do `x += 1` and `x[:] = ...`.
+# `x = x + 1` does not: it makes a new tensor and rebinds the *name* `x`, and whoever else holds
+# the old tensor still sees the old values.
+#
+# Two names can be two views of one memory (**aliases**): `y = x`, slices and `view`s share
+# memory, so an in-place change through one shows through the other; `x.clone()` copies.
+# NumPy arrays are in on it too, on the CPU:
+#
+# | call | memory |
+# |---|---|
+# | `torch.from_numpy(a)`, `torch.as_tensor(a)` | **shared** with the array `a` |
+# | `t.numpy()` | **shared** with the tensor `t` |
+# | `torch.tensor(a)`, `t.clone()`, `np.array(t)` | a **copy** |
+#
+# Write `standardize_columns_(x)` that standardises every column of a 2-D float tensor **in
+# place** — subtract the column's mean, divide by its population standard deviation
+# (`correction=0`) — and returns `x` itself. `x` may be a view of a larger tensor or share its
+# memory with a NumPy array: whatever shares `x`'s memory must see the new values, and nothing
+# else may change.
+
+# %% nbgrader={"grade": false, "grade_id": "inplace_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+a = np.zeros(3)
+shared, copied = torch.from_numpy(a), torch.tensor(a)
+shared += 1                    # in place: a sees it
+copied.add_(5)                 # in place on a copy: a does not
+print("a =", a, " shared =", shared.tolist(), " copied =", copied.tolist())
+t = torch.ones(2)
+alias = t
+t = t * 10                     # a new tensor; `alias` still holds the old one
+print("t =", t.tolist(), " alias =", alias.tolist())
+
+# %% nbgrader={"grade": false, "grade_id": "standardize_columns_", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def standardize_columns_(x):
+    ### BEGIN SOLUTION
+    mean = x.mean(dim=0, keepdim=True)
+    std = x.std(dim=0, keepdim=True, correction=0)
+    return x.sub_(mean).div_(std)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_standardize_columns_", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+
+def reference_standardize(x):
+    x = x.double()
+    return (x - x.mean(0)) / x.std(0, correction=0)
+
+
+def check_standardize(x, label, also=()):
+    """Run standardize_columns_(x); x and every tensor in `also` (same memory) must show the result."""
+    expected = reference_standardize(x)
+    ptr = x.data_ptr()
+    out = standardize_columns_(x)
+    assert out is x, (f"standardize_columns_({label}) must return x itself (the tensor it changed in "
+                      f"place), got {'a new tensor' if isinstance(out, torch.Tensor) else repr(out)}")
+    assert x.data_ptr() == ptr, (f"standardize_columns_({label}) moved x to new memory (x.data = ...?): "
+                                 "write into the memory x already has")
+    for name, t in [("x", x), *also]:
+        check_tensor(t, expected, rtol=1e-5, atol=1e-5, name=f"{name} after standardize_columns_({label})")
+
+
+arr = np.array([[1.0, 10.0], [3.0, 30.0], [5.0, 20.0]])
+check_standardize(torch.from_numpy(arr), "torch.from_numpy(arr)",
+                  also=[("the NumPy array arr (it shares x's memory)", torch.from_numpy(arr))])
+### BEGIN HIDDEN TESTS
+g = torch.Generator().manual_seed(60)
+for shape in [(5, 3), (8, 1), (2, 6)]:
+    check_standardize(torch.randn(shape, generator=g, dtype=torch.float64) * 3 + 1, f"random float64 {shape}")
+big = torch.randn(6, 5, generator=g, dtype=torch.float64)
+before = big.clone()
+check_standardize(big[:, 1:3], "big[:, 1:3], a view", also=[("big[:, 1:3]", big[:, 1:3])])
+check_tensor(big[:, [0, 3, 4]], before[:, [0, 3, 4]], rtol=0, atol=0,
+             name="the other columns of big (they must not change)")
+arr = np.random.default_rng(61).normal(size=(7, 4)).astype(np.float32)
+check_standardize(torch.from_numpy(arr), "a float32 tensor sharing a NumPy array",
+                  also=[("the NumPy array", torch.from_numpy(arr))])
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task9_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 9 — type promotion (1 point)
+#
+# When an operation mixes dtypes, PyTorch picks the result's dtype (`torch.result_type(a, b)`
+# tells you which) by three rules:
+#
+# 1. **categories** rank bool < integer < floating point: mixing categories gives the higher one
+#    (`int64` tensor + `float32` tensor → `float32`);
+# 2. within one category the wider dtype wins among tensors **with** dimensions
+#    (`float32` + `float64` → `float64`);
+# 3. Python numbers and 0-dimensional tensors never widen a tensor with dimensions of the same
+#    category; when their category is higher, a 0-d tensor brings its own dtype and a Python
+#    number the default one (`float32` for floats).
+#
+# True division `/` always gives floating point; `//` keeps integers; `sum` of bools or ints
+# gives `int64`. A value that does not fit the result dtype wraps around silently.
+#
+# Fill `PREDICTED` with the result dtype of each expression in `EXPRESSIONS` (e.g.
+# `PREDICTED["a / 2"] = torch.float32`). Think first, then check with `torch.result_type` or by
+# running the expression.
+
+# %% nbgrader={"grade": false, "grade_id": "promotion_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+a = torch.tensor([1, 2, 3])      # int64
+b = torch.tensor([0.5, 1.5])     # float32
+EXPRESSIONS = [
+    "a + 1.5",
+    "a / 2",
+    "a // 2",
+    "a.to(torch.int32) + a",
+    "b + torch.ones(2, dtype=torch.float64)",
+    "b + torch.tensor(1.0, dtype=torch.float64)",
+    "a * torch.tensor(2.5, dtype=torch.float64)",
+    "torch.tensor([250], dtype=torch.uint8) + 10",
+    "(a > 1).sum()",
+]
+
+# %% nbgrader={"grade": false, "grade_id": "predicted_dtypes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+PREDICTED = {}
+### BEGIN SOLUTION
+PREDICTED = {
+    "a + 1.5": torch.float32,
+    "a / 2": torch.float32,
+    "a // 2": torch.int64,
+    "a.to(torch.int32) + a": torch.int64,
+    "b + torch.ones(2, dtype=torch.float64)": torch.float64,
+    "b + torch.tensor(1.0, dtype=torch.float64)": torch.float32,
+    "a * torch.tensor(2.5, dtype=torch.float64)": torch.float64,
+    "torch.tensor([250], dtype=torch.uint8) + 10": torch.uint8,
+    "(a > 1).sum()": torch.int64,
+}
+### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test_predicted_dtypes", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+WHY = {
+    "a + 1.5": "a Python float takes the default float dtype (rule 3)",
+    "a / 2": "true division of integers gives the default float dtype",
+    "a // 2": "floor division keeps integers",
+    "a.to(torch.int32) + a": "both have dimensions: the wider integer wins (rule 2)",
+    "b + torch.ones(2, dtype=torch.float64)": "both have dimensions: the wider float wins (rule 2)",
+    "b + torch.tensor(1.0, dtype=torch.float64)": "a 0-d tensor of the same category never widens (rule 3)",
+    "a * torch.tensor(2.5, dtype=torch.float64)": "a 0-d tensor of a higher category brings its own dtype (rule 3)",
+    "torch.tensor([250], dtype=torch.uint8) + 10": "a Python int never widens a uint8 tensor: 250 + 10 wraps to 4",
+    "(a > 1).sum()": "sums of bools count in int64",
+}
+
+
+def check_prediction(expr):
+    got = PREDICTED.get(expr)
+    fresh = {"torch": torch, "a": torch.tensor([1, 2, 3]), "b": torch.tensor([0.5, 1.5])}
+    actual = eval(expr, fresh).dtype  # the cell above's a and b, even if later code rebound them
+    assert isinstance(got, torch.dtype), (
+        f"PREDICTED[{expr!r}] should be a torch.dtype such as torch.float32, got {got!r}")
+    assert got == actual, f"{expr}: you predicted {got}, it gives {actual}: {WHY[expr]}."
+
+
+assert isinstance(PREDICTED, dict), f"PREDICTED should be a dict, got {type(PREDICTED).__name__}"
+missing = [e for e in EXPRESSIONS if e not in PREDICTED]
+assert not missing, f"PREDICTED has no entry for {missing}"
+for expr in EXPRESSIONS[:3]:
+    check_prediction(expr)
+### BEGIN HIDDEN TESTS
+for expr in EXPRESSIONS[3:]:
+    check_prediction(expr)
 ### END HIDDEN TESTS

@@ -14,13 +14,13 @@
 # them in `torch.nn`: **modules** hold parameters and compute a `forward`, **functional** ops in
 # `torch.nn.functional` (imported as `F`) compute without state.
 #
-# You will write a stable softmax, a custom module, an `nn.Sequential` builder, the MSE and
-# cross-entropy losses from scratch, the backward pass of a small network by hand, and two
-# small projects: recovering the slope and intercept of a line, and a network that learns XOR —
-# the classic function no linear model can fit.
+# You will write a stable softmax, a custom module, an `nn.Sequential` builder, the MSE,
+# cross-entropy, MAE and binary cross-entropy losses from scratch, the backward pass of a small
+# network by hand, and two small projects: recovering the slope and intercept of a line, and a
+# network that learns XOR — the classic function no linear model can fit.
 #
 # Replace every `raise NotImplementedError()` with your code and run the tests under each task;
-# hidden tests check the same behaviour on other inputs. **Total: 23 points.**
+# hidden tests check the same behaviour on other inputs. **Total: 25 points.**
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
@@ -328,8 +328,121 @@ check_tensor(loss, F.cross_entropy(extreme, tgt), rtol=1e-10, atol=1e-12,
              name="cross_entropy with a 1000-logit gap (softmax(z).log() gives inf here)")
 ### END HIDDEN TESTS
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "bce_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 5 — mean absolute error and binary cross-entropy (2 points)
+#
+# **Mean absolute error**, $\operatorname{MAE}(\hat y, y) = \frac1n\sum_i |\hat y_i - y_i|$, grows
+# linearly with the error, so a few outliers weigh less than under the MSE.
+#
+# **Binary cross-entropy** scores a probability $p \in [0, 1]$ of class 1 against a label
+# $y \in \{0, 1\}$ (or a soft target in $[0, 1]$), averaged over all elements:
+#
+# $$\operatorname{BCE}(p, y) = -\frac1n\sum_i \big[y_i \log p_i + (1 - y_i)\log(1 - p_i)\big].$$
+#
+# At $p = 0$ the log is $-\infty$, and $0 \cdot (-\infty)$ is `nan` even where that term
+# should vanish. PyTorch clamps **each log at $-100$** before multiplying (so a confident wrong
+# answer costs 100, not infinity); do the same: `torch.log(p).clamp(min=-100)`.
+#
+# Networks output **logits** $s$ with $p = \sigma(s)$. Going through `sigmoid` then `log` fails
+# twice: for $s = 40$, $1 - \sigma(s)$ rounds to exactly $0$ (and the loss is clamped to 100
+# instead of $\approx 40$); for $s = -800$, $e^{-s}$ overflows. Work in log space instead:
+# $\log\sigma(s) = -\log(1 + e^{-s})$ and $\log(1-\sigma(s)) = -s - \log(1 + e^{-s})$, which
+# combine to
+#
+# $$\ell(s, y) = \max(s, 0) - s\,y + \log\big(1 + e^{-|s|}\big),$$
+#
+# the log-sum-exp trick again: the exponent $-|s|$ is never positive, so nothing overflows
+# (`torch.log1p(x)` computes $\log(1 + x)$ accurately for tiny $x$).
+#
+# Write `mae_loss(pred, target)`, `bce_loss(probs, target)` and `bce_with_logits_loss(logits,
+# target)`, each returning the mean over all elements as a 0-d tensor that gradients flow
+# through. Off limits: `F.l1_loss`, `F.binary_cross_entropy`, `F.binary_cross_entropy_with_logits`,
+# `F.logsigmoid`, `F.softplus`, `torch.logaddexp` and the `nn.*Loss` classes.
+
+# %% nbgrader={"grade": false, "grade_id": "bce_losses", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def mae_loss(pred, target):
+    ### BEGIN SOLUTION
+    return (pred - target).abs().mean()
+    ### END SOLUTION
+
+
+def bce_loss(probs, target):
+    ### BEGIN SOLUTION
+    log_p = torch.log(probs).clamp(min=-100)
+    log_not_p = torch.log(1 - probs).clamp(min=-100)
+    return -(target * log_p + (1 - target) * log_not_p).mean()
+    ### END SOLUTION
+
+
+def bce_with_logits_loss(logits, target):
+    ### BEGIN SOLUTION
+    return (logits.clamp(min=0) - logits * target + torch.log1p(torch.exp(-logits.abs()))).mean()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_bce_losses", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+from autograders import check_source_forbids, check_tensor, forbid
+
+NO_BCE = (F.l1_loss, F.binary_cross_entropy, F.binary_cross_entropy_with_logits, F.logsigmoid,
+          F.softplus, torch.logaddexp, "aten.binary_cross_entropy",
+          "aten.binary_cross_entropy_with_logits", "aten.log_sigmoid_forward", "aten.softplus")
+
+
+def check_loss(fn, reference, inputs, target, label):
+    """fn(inputs, target) against reference in float64: value, and gradient when inputs require it."""
+    with forbid(*NO_BCE):
+        loss = fn(inputs, target)
+    expected = reference(inputs, target)
+    check_tensor(loss, expected.detach(), shape=(), rtol=1e-10, atol=1e-12, name=f"{fn.__name__}({label})")
+    if inputs.requires_grad:
+        assert loss.requires_grad, f"{fn.__name__}: the result is not connected to its input; do not use .item()"
+        (grad,) = torch.autograd.grad(loss, inputs)
+        (grad_ref,) = torch.autograd.grad(expected, inputs)
+        check_tensor(grad, grad_ref, rtol=1e-8, atol=1e-12, name=f"gradient of {fn.__name__}({label})")
+
+
+t = torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=torch.float64)
+check_loss(mae_loss, F.l1_loss, torch.tensor([0.5, -1.0, 3.0, 0.0], dtype=torch.float64), t, "small example")
+check_loss(bce_loss, F.binary_cross_entropy, torch.tensor([0.9, 0.2, 0.6, 0.5], dtype=torch.float64), t,
+           "probabilities [0.9, 0.2, 0.6, 0.5]")
+check_loss(bce_loss, F.binary_cross_entropy, torch.tensor([0.0, 1.0, 1.0, 0.0], dtype=torch.float64), t,
+           "probabilities exactly 0 and 1 (clamp each log at -100)")
+check_loss(bce_with_logits_loss, F.binary_cross_entropy_with_logits,
+           torch.tensor([2.0, -1.0, 0.0, 3.0], dtype=torch.float64), t, "logits [2, -1, 0, 3]")
+print("visible loss tests passed")
+### BEGIN HIDDEN TESTS
+check_source_forbids(mae_loss, ["l1_loss", "L1Loss"])
+check_source_forbids(bce_loss, ["binary_cross_entropy", "BCELoss"])
+check_source_forbids(bce_with_logits_loss, ["binary_cross_entropy_with_logits", "BCEWithLogitsLoss",
+                                            "logsigmoid", "softplus", "logaddexp"])
+g = torch.Generator().manual_seed(6)
+for shape in [(10,), (6, 3), (2, 3, 4)]:
+    pred = torch.randn(shape, generator=g, dtype=torch.float64, requires_grad=True)
+    target = torch.randn(shape, generator=g, dtype=torch.float64)
+    check_loss(mae_loss, F.l1_loss, pred, target, f"random {shape}")
+    probs = torch.rand(shape, generator=g, dtype=torch.float64).clamp(0.01, 0.99).requires_grad_()
+    soft = torch.rand(shape, generator=g, dtype=torch.float64)  # soft targets in [0, 1]
+    check_loss(bce_loss, F.binary_cross_entropy, probs, soft, f"random {shape}, soft targets")
+    logits = (4 * torch.randn(shape, generator=g, dtype=torch.float64)).requires_grad_()
+    labels = torch.randint(0, 2, shape, generator=g).double()
+    check_loss(bce_with_logits_loss, F.binary_cross_entropy_with_logits, logits, labels, f"random {shape}")
+    check_loss(bce_with_logits_loss, F.binary_cross_entropy_with_logits, logits, soft,
+               f"random {shape}, soft targets")
+extreme = torch.tensor([800.0, -800.0, 40.0, -40.0, 1000.0, -1000.0], dtype=torch.float64, requires_grad=True)
+labels = torch.tensor([0.0, 1.0, 0.0, 1.0, 1.0, 0.0], dtype=torch.float64)
+check_loss(bce_with_logits_loss, F.binary_cross_entropy_with_logits, extreme, labels,
+           "extreme logits +-800, +-40, +-1000 (log(sigmoid(s)) overflows or rounds to log 0 here)")
+check_loss(bce_with_logits_loss, F.binary_cross_entropy_with_logits, extreme, 1 - labels,
+           "extreme logits, all predicted right")
+# log(1e-300) is -690.8: clamped too (no gradient check here: at the clamp it is 0 for you and
+# huge for PyTorch, whose backward divides by max(p (1 - p), 1e-12))
+tiny = torch.tensor([0.0, 1e-300, 0.3, 1.0, 1 - 1e-16], dtype=torch.float64)
+check_loss(bce_loss, F.binary_cross_entropy, tiny, torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0], dtype=torch.float64),
+           "probabilities 0, 1e-300, 0.3, 1, 1 - 1e-16")
+### END HIDDEN TESTS
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task5_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Task 5 — backpropagation by hand (3 points)
+# ## Task 6 — backpropagation by hand (3 points)
 #
 # What does `loss.backward()` compute? For the one-hidden-layer classifier
 #
@@ -430,7 +543,7 @@ check_grad(lambda b: reference_loss(X, t, {**params, "b1": b}), params["b1"],
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task6_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Task 6 — project: linear regression $y = mx + b$ (3 points)
+# ## Task 7 — project: linear regression $y = mx + b$ (3 points)
 #
 # A single `nn.Linear(1, 1)` **is** the line $\hat y = m x + b$: its weight is $m$, its bias
 # $b$. Fitting it by gradient descent on the MSE
@@ -459,12 +572,12 @@ check_grad(lambda b: reference_loss(X, t, {**params, "b1": b}), params["b1"],
 # **Mind the conditioning.** The data need not be centred: $x$ may lie in $[1, 5]$ or
 # $[-5, 1]$ (the tests include such cases, visible and hidden). Then $m$ and $b$ are tangled —
 # the loss surface is a long, narrow valley. Its curvature (the Hessian of $L$,
-# $2egin{pmatrix}\overline{x^2} & ar x\ ar x & 1\end{pmatrix}$) is large across the valley, so
+# $2\begin{pmatrix}\overline{x^2} & \bar x \\ \bar x & 1\end{pmatrix}$) is large across the valley, so
 # plain SGD needs a learning rate below $2/\lambda_{\max}$ or it diverges (about $0.09$ for
 # $x \in [1, 5]$, although $0.5$ works for centred $x \in [-2, 2]$), and small along it, so the
 # descent along the valley is slow: allow enough steps. Alternatively **standardise** first:
-# fit $y$ against $x' = (x - ar x)/s$ (centred, unit spread: a round bowl where one learning
-# rate suits both directions) and convert back, $m = m'/s$, $b = b' - m'ar x / s$.
+# fit $y$ against $x' = (x - \bar x)/s$ (centred, unit spread: a round bowl where one learning
+# rate suits both directions) and convert back, $m = m'/s$, $b = b' - m'\bar x / s$.
 
 # %% nbgrader={"grade": false, "grade_id": "fit_line", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def fit_line(x, y):
@@ -536,7 +649,7 @@ except NotImplementedError:
     print("fit_line is not implemented yet")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task7_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## Task 7 — project: an XOR network (3 points)
+# ## Task 8 — project: an XOR network (3 points)
 #
 # XOR is $1$ for $(0,1)$ and $(1,0)$ and $0$ for $(0,0)$ and $(1,1)$. No line separates the two
 # classes, so a linear model (or a stack of linear layers, which is still linear) cannot get all

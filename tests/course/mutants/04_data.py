@@ -116,6 +116,49 @@ _SPLIT = '''def stratified_split(labels, val_fraction, seed):
     {body}
 '''
 
+_SPLIT_AND_SAMPLE = """def split_dataset(dataset, val_fraction, seed):
+    n_val = round(val_fraction * len(dataset))
+    generator = torch.Generator().manual_seed(seed)
+    return {split}
+
+
+def balanced_loader(dataset, labels, batch_size, num_samples, seed):
+    counts = torch.bincount(labels)
+    weights = {weights}
+    generator = torch.Generator().manual_seed(seed)
+    sampler = WeightedRandomSampler(weights, num_samples=num_samples, replacement=True{sampler_generator})
+    return {loader}
+"""
+
+
+def _split_and_sample(
+    split="random_split(dataset, [len(dataset) - n_val, n_val], generator=generator)",
+    weights="1.0 / counts[labels].double()",
+    sampler_generator=", generator=generator",
+    loader="DataLoader(dataset, batch_size=batch_size, sampler=sampler)",
+):
+    return _SPLIT_AND_SAMPLE.format(
+        split=split, weights=weights, sampler_generator=sampler_generator, loader=loader
+    )
+
+
+_WORKERS = """def seed_worker(worker_id):
+{seed_body}
+
+
+def make_worker_loader(dataset, batch_size, seed, num_workers=2):
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers,
+                      {init}generator=generator)
+"""
+_GOOD_SEED = """    info = get_worker_info()
+    info.dataset.rng = np.random.default_rng(info.seed)"""
+
+
+def _workers(seed_body=_GOOD_SEED, init="worker_init_fn=seed_worker, "):
+    return _WORKERS.format(seed_body=seed_body, init=init)
+
+
 MUTANTS = [
     # ImageDataset
     {"name": "dataset_len_off_by_one", "cell": "image_dataset", "source": _dataset(length="len(self.images) - 1")},
@@ -218,4 +261,29 @@ MUTANTS = [
         "        idx = torch.nonzero(labels == c).flatten()\n        idx = idx[torch.randperm(len(idx), generator=g)]\n"
         "        k = round(val_fraction * len(idx))\n        val.append(idx[:k])\n        train.append(idx[k - 1:])\n"
         "    return torch.cat(train), torch.cat(val)"))},
+    # split_and_sample: random_split with a seed, WeightedRandomSampler per example
+    {"name": "split_not_seeded", "cell": "split_and_sample",
+     "source": _split_and_sample(split="random_split(dataset, [len(dataset) - n_val, n_val])")},
+    {"name": "split_first_rows_unshuffled", "cell": "split_and_sample",
+     "source": _split_and_sample(split="(Subset(dataset, range(len(dataset) - n_val)), Subset(dataset, range(len(dataset) - n_val, len(dataset))))")},
+    {"name": "split_sizes_swapped", "cell": "split_and_sample",
+     "source": _split_and_sample(split="random_split(dataset, [n_val, len(dataset) - n_val], generator=generator)")},
+    {"name": "sampler_weights_inverted", "cell": "split_and_sample",
+     "source": _split_and_sample(weights="counts[labels].double()")},
+    {"name": "sampler_weights_per_class", "cell": "split_and_sample",
+     "source": _split_and_sample(weights="1.0 / counts.double()")},
+    {"name": "sampler_not_seeded", "cell": "split_and_sample",
+     "source": _split_and_sample(sampler_generator="")},
+    {"name": "sampler_replaced_by_shuffle", "cell": "split_and_sample",
+     "source": _split_and_sample(loader="DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator)")},
+    # worker_seeding: each worker must give its copy of the dataset a generator of its own
+    {"name": "workers_not_seeded", "cell": "worker_seeding", "source": _workers(init="")},
+    {"name": "workers_same_fixed_seed", "cell": "worker_seeding",
+     "source": _workers(seed_body="    get_worker_info().dataset.rng = np.random.default_rng(0)")},
+    {"name": "workers_seeded_by_worker_id", "cell": "worker_seeding",
+     "source": _workers(seed_body="    get_worker_info().dataset.rng = np.random.default_rng(worker_id)")},
+    {"name": "workers_reseed_global_numpy", "cell": "worker_seeding",
+     "source": _workers(seed_body="    np.random.seed(torch.initial_seed() % 2**32)")},
+    {"name": "workers_loader_not_seeded", "cell": "worker_seeding",
+     "source": _workers().replace(", generator=generator)", ")")},
 ]
