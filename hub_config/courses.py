@@ -5,11 +5,16 @@ from pathlib import Path
 
 from coursehub.paths import account_path
 from coursehub.settings import Settings
+from coursehub.supervise import SUPERVISED, formgraders
+
+# The hub's own page templates: the home page links instructors to their formgraders.
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def configure(c, s: Settings) -> None:
     singleuser = str(Path(sys.executable).with_name("jupyterhub-singleuser"))
     groups, roles, services = {}, [], []
+    supervised = formgraders(s) if s.get(SUPERVISED) == "1" else []
     for index, course_id in enumerate(s.courses):
         graders, students = f"formgrade-{course_id}", f"nbgrader-{course_id}"
         groups[graders] = {"users": sorted({s.admin_user, *s.instructors})}
@@ -37,6 +42,15 @@ def configure(c, s: Settings) -> None:
                 ],
             }
         )
+        if s.get(SUPERVISED) == "1":
+            # coursehub.supervise runs the formgrader: the hub only routes to it and never
+            # exits because it is slow to answer (the reasons are in that module).
+            fg = supervised[index]
+            services.append(
+                {"name": course_id, "url": fg.url, "api_token": fg.token, "oauth_no_confirm": True}
+            )
+            continue
+        # Run by JupyterHub itself (the docker image's CMD starts jupyterhub directly).
         services.append(
             {
                 "name": course_id,
@@ -52,6 +66,9 @@ def configure(c, s: Settings) -> None:
                 "oauth_no_confirm": True,
             }
         )
+    # The formgrader opens in a tab of its own, never framed: see README, "For instructors".
+    c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.JupyterHub.template_vars = {"coursehub_courses": list(s.courses)}
     c.JupyterHub.load_groups = groups
     c.JupyterHub.load_roles = [*c.JupyterHub.load_roles, *roles]
     c.JupyterHub.services = [*c.JupyterHub.services, *services]

@@ -82,7 +82,7 @@ class LocalHub:
         self.log_path = base / "hub.log"
         self.proc = None
 
-    def start(self, attempts: int = 3) -> LocalHub:
+    def start(self, attempts: int = 3, timeout: float = 90) -> LocalHub:
         for attempt in range(1, attempts + 1):
             self._log = open(self.log_path, "w")  # noqa: SIM115 - the hub writes to it until stop()
             self.proc = subprocess.Popen(
@@ -94,7 +94,7 @@ class LocalHub:
                 cwd=REPO,
             )
             try:
-                wait_for(lambda: self.api_ready(), "the hub API", timeout=90)
+                wait_for(lambda: self.api_ready(), "the hub API", timeout=timeout)
                 return self
             except RuntimeError:
                 # JupyterHub gives a managed service 10 s to answer and exits otherwise;
@@ -133,6 +133,27 @@ class LocalHub:
 
     def system_user(self, name: str) -> str:
         return self.prefix + name
+
+    def processes(self) -> dict[int, str]:
+        """Pid -> command line of this hub's proxy and formgraders (found in /proc)."""
+        marks = (str(self.data_dir), f"--api-port\0{self.port + 2}\0")
+        found = {}
+        for entry in Path("/proc").iterdir():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:  # not a pid, or it exited meanwhile
+                continue
+            if any(mark in cmdline for mark in marks):
+                found[int(entry.name)] = cmdline.replace("\0", " ").strip()
+        return found
+
+    def formgrader_pids(self) -> list[int]:
+        return [pid for pid, cmd in self.processes().items() if "jupyterhub-singleuser" in cmd]
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM to ``coursehub local`` alone (not its group): it must stop what it started."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -255,3 +276,27 @@ def fetch_and_submit(browser, name, answer=None):
         data={"course_id": COURSE, "assignment_id": ASSIGNMENT},
     ).json()
     assert submitted["success"], submitted
+
+
+class IsolatedHub(LocalHub):
+    """A LocalHub with a course (so a grader account) of its own: other hubs may run at once."""
+
+    def __init__(self, course: str, **kwargs):
+        super().__init__(**kwargs)
+        self.course = course
+        self.env["COURSEHUB_COURSES"] = course
+
+    def stop(self) -> None:
+        """Stop this hub and remove its accounts only, not those of hubs running beside it."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        for line in Path("/etc/passwd").read_text().splitlines():
+            name = line.split(":", 1)[0]
+            if name.startswith(self.prefix) or name == f"grader-{self.course}":
+                subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+                subprocess.run(["userdel", name], capture_output=True)
+        subprocess.run(["pkill", "-f", f"127.0.0.1:{self.port + 2}"], capture_output=True)
