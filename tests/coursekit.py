@@ -140,3 +140,90 @@ def with_cell_source(nb: nbformat.NotebookNode, grade_id: str, source: str):
 def corrupt(nb: nbformat.NotebookNode) -> str:
     """Invalid JSON with the notebook's content, as a half-saved file looks."""
     return nbformat.writes(nb)[:-20]
+
+
+# A small graded class for the report and LMS export tests: who made which mistake is known.
+CLASS_ASSIGNMENT = "00_math_foundations"
+CLASS_DUE = "2026-11-22 12:00:00 UTC"
+CLASS_LATE_STAMP = "2026-11-23 10:30:00.000000 UTC"  # 22.5 h after CLASS_DUE
+# student -> (mutant name or None for the reference solution, whether submitted late)
+CLASS_SUBMISSIONS = {
+    "ada": (None, False),
+    "ben": ("matmul_uses_at", False),
+    "cai": ("matmul_no_shape_check", True),
+    "dee": ("power_wrong_order", False),
+    "eli": ("low_rank_no_sigma", False),
+    "fay": ("chain_rule_missing_sigmoid_derivative", False),
+    "gus": ("gd_wrong_sign", False),
+    "hal": ("variance_biased", False),
+    "jan": ("low_rank_off_by_one", False),  # eli's message with other numbers
+}
+CLASS_ABSENT = "ivy"  # enrolled, never submitted
+
+
+def class_student_names(student: str) -> tuple[str, str, str]:
+    """First name, last name and email recorded for a class student."""
+    return student.capitalize(), f"{student.capitalize()}son", f"{student}@uni.example"
+
+
+def graded_class(root: Path, mutants: list[dict], stream=None) -> CourseKit:
+    """Build 00_math_foundations, submit CLASS_SUBMISSIONS and grade them in bwrap sandboxes.
+
+    One fail-fast run: the reference fails nothing so runs in full; each mutant stops at
+    its one failing task (the later test cells score 0 as "NotRun").
+    """
+    from autograders.engine.parallel import GradingRun
+
+    by_name = {m["name"]: m for m in mutants}
+    kit = CourseKit(root)
+    solution = kit.build(CLASS_ASSIGNMENT)
+    with Gradebook(f"sqlite:///{kit.course.gradebook}") as gb:
+        gb.update_or_create_assignment(CLASS_ASSIGNMENT, duedate=CLASS_DUE)
+        for student in [*CLASS_SUBMISSIONS, CLASS_ABSENT]:
+            first, last, email = class_student_names(student)
+            gb.update_or_create_student(student, first_name=first, last_name=last, email=email)
+    for student, (mutant, late) in CLASS_SUBMISSIONS.items():
+        nb = solution
+        if mutant:
+            nb = with_cell_source(solution, by_name[mutant]["cell"], by_name[mutant]["source"])
+        path = kit.submit(student, CLASS_ASSIGNMENT, nb)
+        if late:
+            (path.parent / "timestamp.txt").write_text(CLASS_LATE_STAMP)
+    run = GradingRun(
+        kit.course, CLASS_ASSIGNMENT, jobs=2, sandbox="bwrap", stream=stream, fail_fast=True
+    )
+    summary = run.run()
+    if summary.infra_failures or summary.nbgrader_failed:
+        raise RuntimeError(f"grading the class failed: {summary.line()}")
+    return kit
+
+
+_graded_classes: dict[str, CourseKit] = {}
+
+
+def class_mutants() -> list[dict]:
+    """The planted wrong solutions of CLASS_ASSIGNMENT (tests/course/mutants)."""
+    import importlib.util
+
+    path = Path(__file__).parent / "course" / "mutants" / f"{CLASS_ASSIGNMENT}.py"
+    spec = importlib.util.spec_from_file_location("class_mutants", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MUTANTS
+
+
+def shared_graded_class(tmp_path_factory) -> CourseKit:
+    """graded_class once per pytest run: the report and the export tests read the same one."""
+    if "kit" not in _graded_classes:
+        _graded_classes["kit"] = graded_class(tmp_path_factory.mktemp("class"), class_mutants())
+    return _graded_classes["kit"]
+
+
+def cli_data_dir(kit: CourseKit, where: Path) -> Path:
+    """A COURSEHUB_DATA_DIR whose default course (pytorch101) is ``kit``'s course."""
+    courses = where / "data" / "courses"
+    courses.mkdir(parents=True, exist_ok=True)
+    link = courses / kit.course.course_id
+    if not link.is_symlink():
+        link.symlink_to(kit.course.root)
+    return where / "data"

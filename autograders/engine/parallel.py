@@ -35,6 +35,7 @@ from pathlib import Path
 
 from . import sandbox_execute as sx
 from .backends import RunResult, SandboxUnavailable, prune_docker_leftovers
+from .progress import Progress as _Progress
 
 STATUS_TEXT = {
     "ok": "graded",
@@ -136,58 +137,13 @@ def gpu_ids(gpus: str) -> list[str]:
     return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")]
 
 
-class Progress:
-    """A one-line bar on a TTY, plain lines otherwise."""
-
-    def __init__(self, stream=None, expected: int = 0):
-        self.stream = stream or sys.stdout
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.expected = expected
-        self.done = 0
-        self.running: set[str] = set()
-        self.lock = threading.Lock()
-
-    def _bar(self) -> str:
-        total = max(self.expected, self.done + len(self.running), 1)
-        width = 24
-        filled = int(width * self.done / total)
-        names = ", ".join(sorted(self.running)[:3]) + ("..." if len(self.running) > 3 else "")
-        return f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{total}  running: {names}"
-
-    def _print(self, line: str) -> None:
-        if self.tty:
-            self.stream.write("\r\x1b[K" + line + "\n" + self._bar())
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def start(self, name: str) -> None:
-        with self.lock:
-            self.running.add(name)
-            if self.tty:
-                self.stream.write("\r\x1b[K" + self._bar())
-                self.stream.flush()
-
-    def note(self, line: str) -> None:
-        with self.lock:
-            self._print(f"coursehub:   {line}")
+class Progress(_Progress):
+    """The shared CLI progress line, with a grading outcome's wording per submission."""
 
     def finish(self, name: str, outcome: Outcome) -> None:
-        with self.lock:
-            self.running.discard(name)
-            self.done += 1
-            total = max(self.expected, self.done)
-            text = STATUS_TEXT.get(outcome.status, outcome.status)
-            detail = f": {outcome.detail}" if outcome.detail and outcome.status != "ok" else ""
-            self._print(
-                f"coursehub: [{self.done:>{len(str(total))}}/{total}] {name}: {text}"
-                f"{detail} ({outcome.wall_seconds:.1f} s)"
-            )
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
+        text = STATUS_TEXT.get(outcome.status, outcome.status)
+        detail = f": {outcome.detail}" if outcome.detail and outcome.status != "ok" else ""
+        self.item(name, f"{text}{detail} ({outcome.wall_seconds:.1f} s)")
 
 
 def outcome_from(record: dict, student: str, notebook: str, settings: dict) -> Outcome:
@@ -243,6 +199,7 @@ class GradingRun:
         stream=None,
         keep: bool = False,
         fail_fast: bool = False,
+        env: dict[str, str] | None = None,
     ):
         self.course = course
         self.assignment_id = assignment_id
@@ -252,6 +209,7 @@ class GradingRun:
         self.image = image
         self.force = force
         self.fail_fast = fail_fast
+        self.extra_env = dict(env or {})  # for nbgrader's own plugins (e.g. the late policy)
         self.stream = stream or sys.stdout
         self.keep = keep or bool(os.environ.get("COURSEHUB_KEEP_GRADING_DIR"))
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -261,6 +219,7 @@ class GradingRun:
     # -- environment ---------------------------------------------------------------------
     def env(self, mode: str) -> dict[str, str]:
         env = {
+            **self.extra_env,
             sx.MODE_ENV: mode,
             sx.DIR_ENV: str(self.run_dir),
             sx.DRIVER_ENV: str(os.getpid()),

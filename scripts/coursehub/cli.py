@@ -11,17 +11,19 @@ from pathlib import Path
 
 import nbformat
 
+from autograders.engine.progress import Progress
+
 from . import content
 from .accounts import chown_tree
 from .collect import REFUSED, forged_submissions, quarantine, refuse_submitted
 from .errors import CoursehubError
-from .paths import REPO_ROOT
+from .late import as_gradebook_utc, extension_for, parse_due, parse_policy, policy_text
+from .location import refuse_untraversable
 from .roster import Student, check_username, read_roster
 from .settings import Settings, load_settings
 from .setup import course as course_for
 from .setup import prepare
-
-HUB_CONFIG = REPO_ROOT / "hub_config" / "jupyterhub_config.py"
+from .supervise import Supervisor
 
 
 def say(message: str) -> None:
@@ -55,14 +57,13 @@ def cmd_local(settings: Settings, args) -> int:
             "local mode runs each student as their own system account and needs root: "
             "sudo .venv/bin/coursehub local"
         )
+    refuse_untraversable()
     prepare(settings)
     say(
         f"starting JupyterHub on http://{settings.ip}:{settings.port} (data in {settings.data_dir})"
     )
-    env = {**os.environ, "COURSEHUB_MODE": "local"}
-    jupyterhub = shutil.which("jupyterhub", path=str(Path(sys.executable).parent)) or "jupyterhub"
-    os.execve(jupyterhub, [jupyterhub, "-f", str(HUB_CONFIG)], env)
-    return 0  # not reached
+    # Not exec: this process supervises the hub and the formgraders and stops all of them.
+    return Supervisor(settings, {**os.environ, "COURSEHUB_MODE": "local"}).run()
 
 
 def cmd_build(settings: Settings, args) -> int:
@@ -70,14 +71,29 @@ def cmd_build(settings: Settings, args) -> int:
     ids = args.assignments or content.list_assignments()
     for assignment_id in ids:
         content.source_path(assignment_id)  # validate every id before building any
-    for assignment_id in ids:
-        path = content.build(assignment_id, course.root)
-        if course.grader_user and os.geteuid() == 0:
-            chown_tree(course.root / "source", course.grader_user)
-        nb = nbformat.read(path, as_version=4)
-        course.nbgrader("db", "assignment", "add", assignment_id)
-        say(f"built {assignment_id}: {len(nb.cells)} cells, {content.total_points(nb):g} points")
+    with Progress(expected=len(ids)) as progress:
+        for assignment_id in ids:
+            progress.start(assignment_id)
+            path = content.build(assignment_id, course.root)
+            if course.grader_user and os.geteuid() == 0:
+                chown_tree(course.root / "source", course.grader_user)
+            nb = nbformat.read(path, as_version=4)
+            due = kept_duedate(course, assignment_id)
+            course.nbgrader("db", "assignment", "add", assignment_id, *due)
+            points = content.total_points(nb)
+            progress.item(assignment_id, f"built: {len(nb.cells)} cells, {points:g} points")
     return 0
+
+
+def kept_duedate(course, assignment_id: str) -> list[str]:
+    """``nbgrader db assignment add`` clears the due date unless it is given again."""
+    if not course.gradebook.exists():
+        return []
+    try:
+        due = course.duedate(assignment_id)
+    except CoursehubError:  # not in the gradebook yet
+        return []
+    return [f"--duedate={due.isoformat(sep=' ')} UTC"] if due else []
 
 
 def _enrol(settings: Settings, course, students: list[Student]) -> None:
@@ -102,6 +118,21 @@ def _enrol(settings: Settings, course, students: list[Student]) -> None:
 
 def cmd_students(settings: Settings, args) -> int:
     course = pick_course(settings, args.course)
+    if args.action == "list":
+        from .status import student_rows
+
+        for line in student_rows(settings, course):
+            print(line, flush=True)
+        return 0
+    if args.action == "remove":
+        from .status import remove_student
+
+        name = check_username(args.username)
+        for what in remove_student(settings, course, name):
+            say(f"{name}: {what}")
+        home = settings.home_root / name if settings.mode == "local" else "their volume"
+        say(f"{name}: their files were not deleted (still in {home})")
+        return 0
     if args.action == "add":
         student = Student(
             check_username(args.username), args.first_name, args.last_name, args.email
@@ -115,16 +146,63 @@ def cmd_students(settings: Settings, args) -> int:
 def cmd_release(settings: Settings, args) -> int:
     course = pick_course(settings, args.course)
     assignment_id = known_assignment(course, args.assignment)
+    due = parse_due(args.due) if args.due else None  # bad dates refused before any change
+    policy = late_policy(settings, course) if due else None
     if not (course.root / "source" / assignment_id).is_dir():
         cmd_build(
             settings, argparse.Namespace(course=course.course_id, assignments=[assignment_id])
         )
     course.check_exchange()
-    say(f"generating the student version of {assignment_id}")
-    course.nbgrader("generate_assignment", assignment_id, "--force")
-    say(f"releasing {assignment_id} to the exchange")
-    course.nbgrader("release_assignment", assignment_id, "--force")
+    with Progress(expected=3 if due else 2) as progress:
+        progress.start("generate")
+        course.nbgrader("generate_assignment", assignment_id, "--force")
+        progress.item("generate", f"student version of {assignment_id} written")
+        progress.start("release")
+        course.nbgrader("release_assignment", assignment_id, "--force")
+        progress.item("release", f"{assignment_id} is in the exchange")
+        if due:
+            course.set_duedate(assignment_id, as_gradebook_utc(due))
+            when = f"{as_gradebook_utc(due):%Y-%m-%d %H:%M} UTC ({due:%Y-%m-%d %H:%M %Z})"
+            progress.item("due date", f"{when}; {policy.describe()}")
     say(f"released {assignment_id}")
+    return 0
+
+
+def late_policy(settings: Settings, course):
+    """The course's late policy, validated (COURSEHUB_LATE_POLICY[_<COURSE>])."""
+    return parse_policy(course.late_policy or policy_text(settings.env, course.course_id))
+
+
+def cmd_extension(settings: Settings, args) -> int:
+    course = pick_course(settings, args.course)
+    assignment_id = known_assignment(course, args.assignment)
+    student = check_username(args.student)
+    try:
+        hours = float(args.hours) if args.hours is not None else None
+    except ValueError:
+        raise CoursehubError(f"--hours {args.hours!r}: not a number") from None
+    # Bad input is refused before the gradebook is opened.
+    if hours is not None or args.until is None:
+        extension_for(None, hours, args.until)  # exactly one of the two; hours > 0
+    else:
+        parse_due(args.until)
+    if not course.gradebook.exists():
+        raise CoursehubError(f"unknown assignment {assignment_id!r}: not built in this course yet")
+    extra = extension_for(course.duedate(assignment_id), hours, args.until)
+    new_due = course.grant_extension(assignment_id, student, extra)
+    hours_given = extra.total_seconds() / 3600
+    say(
+        f"{student} may hand in {assignment_id} until {new_due:%Y-%m-%d %H:%M} UTC "
+        f"({round(hours_given, 2):g} h extension; replaces any earlier one)"
+    )
+    return 0
+
+
+def cmd_status(settings: Settings, args) -> int:
+    from .status import status_lines
+
+    for line in status_lines(settings):
+        print(line, flush=True)
     return 0
 
 
@@ -142,6 +220,11 @@ def cmd_collect(settings: Settings, args) -> int:
         if f" {REFUSED} " in line:
             print(f"coursehub: refused: {line.split(f' {REFUSED} ', 1)[1]}", file=sys.stderr)
     students = sorted(p.parent.name for p in course.root.glob(f"submitted/*/{assignment_id}"))
+    with Progress(expected=len(students)) as progress:
+        for student in students:
+            stamp = course.root / "submitted" / student / assignment_id / "timestamp.txt"
+            when = stamp.read_text().strip() if stamp.is_file() else "no timestamp"
+            progress.item(student, f"submitted {when}")
     say(f"collected {assignment_id}: {len(students)} submission(s)")
     return 0
 
@@ -169,6 +252,14 @@ def invalid_submissions(course, assignment_id: str, student: str | None) -> dict
 def cmd_autograde(settings: Settings, args) -> int:
     course = pick_course(settings, args.course)
     assignment_id = known_assignment(course, args.assignment)
+    policy = late_policy(settings, course)  # a bad policy stops here, before any grading
+    # nbgrader runs as the grader account, which may not read .env: hand the policy down.
+    late_env = {
+        f"COURSEHUB_LATE_POLICY_{course.course_id.upper()}": course.late_policy
+        or policy_text(settings.env, course.course_id)
+    }
+    if policy.kind != "none":
+        say(f"late policy: {policy.describe()}")
     # Admission again: files placed in submitted/ other than by collect are moved out
     # before nbgrader copies them (it follows links).
     for line in refuse_submitted(course.root, assignment_id, args.student):
@@ -182,7 +273,7 @@ def cmd_autograde(settings: Settings, args) -> int:
     if bad:
         extra.append("--CourseDirectory.student_id_exclude=" + ",".join(sorted(bad)))
     say(f"autograding {assignment_id}")
-    summary = sandboxed_autograde(settings, course, assignment_id, extra, args)
+    summary = sandboxed_autograde(settings, course, assignment_id, extra, args, late_env)
     summary.not_gradable = bad
     say(summary.line())
     for student, (score, max_score) in sorted(course.scores(assignment_id).items()):
@@ -196,15 +287,26 @@ def cmd_autograde(settings: Settings, args) -> int:
     return 1 if ungraded else 0
 
 
-def sandboxed_autograde(settings: Settings, course, assignment_id: str, extra, args):
+def sandboxed_autograde(
+    settings: Settings, course, assignment_id: str, extra, args, env: dict | None = None
+):
     """Grade through autograders.engine (a sandbox per submission, several at once)."""
     from autograders.engine.backends import SandboxUnavailable
     from autograders.engine.parallel import GradingRun
 
     sandbox = args.sandbox or ("docker" if settings.mode == "docker" else "bwrap")
+    if sandbox == "bwrap":
+        refuse_untraversable()  # the sandbox runs as another account and mounts the venv
     image = settings.get("COURSEHUB_STUDENT_IMAGE", "coursehub/student:latest")
     run = GradingRun(
-        course, assignment_id, extra, jobs=args.jobs, sandbox=sandbox, image=image, force=args.force
+        course,
+        assignment_id,
+        extra,
+        jobs=args.jobs,
+        sandbox=sandbox,
+        image=image,
+        force=args.force,
+        env=env,
     )
     try:
         return run.run()
@@ -239,6 +341,14 @@ def cmd_feedback(settings: Settings, args) -> int:
     bad = unreleasable_feedback(course, assignment_id)
     exclude = ["--CourseDirectory.student_id_exclude=" + ",".join(sorted(bad))] if bad else []
     course.nbgrader("release_feedback", assignment_id, *exclude)
+    released = sorted(
+        p.parent.name
+        for p in course.root.glob(f"feedback/*/{assignment_id}")
+        if p.parent.name not in bad
+    )
+    with Progress(expected=len(released)) as progress:
+        for student in released:
+            progress.item(student, "feedback released")
     for student, reason in sorted(bad.items()):
         print(f"coursehub: feedback not released: {student}: {reason}", file=sys.stderr)
     say(f"feedback for {assignment_id} released; students fetch it from the Assignments tab")
@@ -250,12 +360,41 @@ def cmd_export(settings: Settings, args) -> int:
     target = Path(args.output).resolve()
     if not target.parent.is_dir():
         raise CoursehubError(f"cannot write {target}: folder {target.parent} does not exist")
+    if args.format != "nbgrader":
+        from .lms_export import export_text
+
+        text, rows = export_text(course.root, args.format, args.id)
+        target.write_text(text)
+        say(f"exported {rows} student row(s) in {args.format} layout to {target}")
+        return 0
     staged = course.root / "grades-export.csv"  # the grader account can write only here
     course.nbgrader("export", f"--to={staged}")
     shutil.copyfile(staged, target)
     staged.unlink()
     rows = max(0, len(target.read_text().splitlines()) - 1)
     say(f"exported {rows} grade row(s) to {target}")
+    return 0
+
+
+def cmd_report(settings: Settings, args) -> int:
+    from .report import gather, gather_course
+    from .report_html import write_reports
+
+    course = pick_course(settings, args.course)
+    if args.assignment:
+        reports = [gather(course.root, args.assignment)]
+    else:
+        reports = gather_course(course.root)
+    out = Path(args.output).resolve() if args.output else course.root / "reports"
+    if not out.parent.is_dir() or (out.exists() and not out.is_dir()):
+        raise CoursehubError(f"cannot write reports into {out}: not a folder or no parent folder")
+    written = write_reports(course.course_id, reports, out, course=not args.assignment)
+    if os.geteuid() == 0 and out.is_relative_to(course.root):
+        # The formgrader's file view runs as the course's owner (the grader account).
+        owner = course.root.stat()
+        for path in (out, *written):
+            os.chown(path, owner.st_uid, owner.st_gid)
+    say(f"wrote {len(written)} report(s) to {out}: {', '.join(p.name for p in written)}")
     return 0
 
 
@@ -294,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("local", cmd_local, "run the whole hub on this machine (no Docker), as root")
     p = add("build", cmd_build, "build notebooks from course/source into the course directory")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="ids (default: all)")
-    p = add("students", cmd_students, "enrol students (hub account + course group + gradebook)")
+    p = add("students", cmd_students, "enrol, list or remove students (hub, group, gradebook)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     one = actions.add_parser("add", help="enrol one student")
     one.add_argument("username")
@@ -303,6 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--email", default="")
     many = actions.add_parser("import", help="enrol every student of a CSV roster")
     many.add_argument("csv", help="CSV with header username[,first_name,last_name,email]")
+    actions.add_parser("list", help="enrolled students: hub account, login approval, gradebook")
+    gone = actions.add_parser(
+        "remove", help="take a student out of the course group, gradebook and hub (files kept)"
+    )
+    gone.add_argument("username")
     for name, func, text in (
         ("release", cmd_release, "generate the student version and release it"),
         ("collect", cmd_collect, "collect submissions from the exchange"),
@@ -320,6 +464,18 @@ def build_parser() -> argparse.ArgumentParser:
                 help="where student code runs (default: docker in docker mode, else bwrap)",
             )
             p.add_argument("--force", action="store_true", help="grade again what was graded")
+        if name == "release":
+            p.add_argument(
+                "--due",
+                help="due date with its timezone, e.g. '2027-02-01 23:59 Europe/Berlin'; late "
+                "submissions lose points by COURSEHUB_LATE_POLICY at autograde",
+            )
+    p = add("extension", cmd_extension, "give one student more time for an assignment")
+    p.add_argument("assignment", metavar="ASSIGNMENT")
+    p.add_argument("student", metavar="STUDENT")
+    p.add_argument("--hours", metavar="N", help="hours after the assignment's due date")
+    p.add_argument("--until", metavar="DATE", help="new due date, e.g. '2027-02-03 12:00 UTC'")
+    add("status", cmd_status, "hub up?, running servers, last activity, GPU and disk per student")
     p = add("doctor", cmd_doctor, "check this host: Docker, compose, NVIDIA runtime, driver, disk")
     p.add_argument("--image", help="student image to probe (default: the deployment's)")
     p = add("datasets", cmd_datasets, "fill the shared read-only datasets volume (full MNIST)")
@@ -331,6 +487,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace files already there")
     p = add("export", cmd_export, "export the gradebook as CSV")
     p.add_argument("--output", default="grades.csv", help="CSV file to write (default grades.csv)")
+    p.add_argument(
+        "--format",
+        choices=("nbgrader", "canvas", "moodle"),
+        default="nbgrader",
+        help="nbgrader's own CSV (default), or a Canvas / Moodle grade import CSV",
+    )
+    p.add_argument(
+        "--id",
+        choices=("username", "email"),
+        default="username",
+        help="how the LMS finds each student: hub username (default) or roster email",
+    )
+    p = add("report", cmd_report, "write HTML class reports (scores, failing tasks, late, missing)")
+    p.add_argument(
+        "assignment", nargs="?", metavar="ASSIGNMENT", help="one assignment (default: all)"
+    )
+    p.add_argument("--output", help="folder to write into (default: <course root>/reports)")
     return parser
 
 

@@ -53,3 +53,24 @@ class Hub:
     def add_to_group(self, group: str, names: list[str]) -> None:
         self.ensure_group(group)
         self.request("POST", f"/groups/{group}/users", json={"users": names})
+
+    def users(self) -> list[dict]:
+        """Every hub user with their servers (a plain list: no pagination header is sent)."""
+        return self.request("GET", "/users", params={"include_stopped_servers": "0"}) or []
+
+    def group_members(self, group: str) -> list[str]:
+        try:
+            return sorted(self.request("GET", f"/groups/{group}")["users"])
+        except CoursehubError as exc:
+            if " 404 " in str(exc):
+                return []
+            raise
+
+    def remove_from_group(self, group: str, names: list[str]) -> None:
+        if names and set(names) & set(self.group_members(group)):
+            self.request("DELETE", f"/groups/{group}/users", json={"users": names})
+
+    def delete_user(self, name: str) -> None:
+        """Delete the hub account (the hub stops its server first); files are not touched."""
+        if self.user(name) is not None:
+            self.request("DELETE", f"/users/{name}")
