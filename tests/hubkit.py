@@ -165,10 +165,14 @@ class LocalHub:
         # Student servers run in sessions of their own; stop them with their accounts.
         for line in Path("/etc/passwd").read_text().splitlines():
             name = line.split(":", 1)[0]
-            if name.startswith(self.prefix) or name.startswith("grader-"):
+            if self.owns_account(name):
                 subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
                 subprocess.run(["userdel", name], capture_output=True)
         subprocess.run(["pkill", "-f", f"127.0.0.1:{self.port + 2}"], capture_output=True)
+
+    def owns_account(self, name: str) -> bool:
+        """Whether ``stop`` removes this system account (students and every course's grader)."""
+        return name.startswith(self.prefix) or name.startswith("grader-")
 
 
 class Browser:
@@ -286,17 +290,6 @@ class IsolatedHub(LocalHub):
         self.course = course
         self.env["COURSEHUB_COURSES"] = course
 
-    def stop(self) -> None:
-        """Stop this hub and remove its accounts only, not those of hubs running beside it."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        for line in Path("/etc/passwd").read_text().splitlines():
-            name = line.split(":", 1)[0]
-            if name.startswith(self.prefix) or name == f"grader-{self.course}":
-                subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-                subprocess.run(["userdel", name], capture_output=True)
-        subprocess.run(["pkill", "-f", f"127.0.0.1:{self.port + 2}"], capture_output=True)
+    def owns_account(self, name: str) -> bool:
+        """Its students and its own grader only, not the accounts of hubs running beside it."""
+        return name.startswith(self.prefix) or name == f"grader-{self.course}"
