@@ -5,8 +5,8 @@ what an attacker could know about the server (the course directory's path, a por
 host), and returns the notebook (or the raw file text) a student would submit. Unless said
 otherwise the attack code sits at the top of the first solution cell (``make_grid``) and
 the rest of the notebook is correct: if the attack is contained it raises, ``make_grid``
-stays undefined and the submission earns the other tasks' 10 of 12 points; an attack that
-"worked" would leave 12. Attacks that take the kernel down earn 0.
+stays undefined and the submission earns the other tasks' points (REST of FULL); an attack
+that "worked" would leave FULL. Attacks that take the kernel down earn 0.
 
 ``expect`` says what the grader must do with each: the highest score it may get, and words
 the student's feedback (the autograded notebook) must contain.
@@ -29,9 +29,13 @@ TASKS = [
     "batch_images",
     "crop_pixels",
     "to_best_device",
+    "pick_scores",
+    "standardize_columns_",
+    "predicted_dtypes",
 ]
 TEST_CELLS = [f"test_{t}" for t in TASKS]
-FULL = 12.0
+FULL = 17.0
+REST = FULL - 2.0  # all but the first task (make_grid, 2 points)
 
 
 @dataclass
@@ -77,6 +81,9 @@ def wrong_everywhere(solution):
         "batch_images": "def batch_images(images):\n    return torch.zeros(len(images), 1, 1, 1)\n",
         "crop_pixels": "def crop_pixels(x, top, left, size):\n    return torch.zeros(1)\n",
         "to_best_device": "def to_best_device(x):\n    return torch.zeros(1)\n",
+        "pick_scores": "def pick_scores(scores, labels):\n    return torch.zeros(1)\n",
+        "standardize_columns_": "def standardize_columns_(x):\n    return torch.zeros(1)\n",
+        "predicted_dtypes": "PREDICTED = {}\n",
     }
     for grade_id, source in stubs.items():
         nb = with_cell_source(nb, grade_id, source)
@@ -411,25 +418,25 @@ def lying_tensor(solution, released, ctx):
 
 HONEST = [
     Case("honest-full", honest_full, FULL, exact=FULL),
-    Case("honest-partial", honest_partial, FULL, exact=10.0),
+    Case("honest-partial", honest_partial, FULL, exact=REST),
     Case("honest-blank", honest_blank, FULL, exact=0.0),
 ]
 
 ATTACKS = [
-    Case("gradebook-overwrite", gradebook_overwrite, 10.0, ("no gradebook.db reachable",)),
-    Case("read-other-submission", read_other_submission, 10.0, ("no other submission",)),
-    Case("read-solutions", read_solutions, 10.0, ("source notebook is not readable",)),
-    Case("read-hidden-tests", read_hidden_tests, 10.0, ("no hidden tests found",)),
-    Case("network", network, 10.0, ("ATTACK: no network",)),
-    Case("fork-bomb", fork_bomb, 10.0, ("process limit of", "background processes")),
+    Case("gradebook-overwrite", gradebook_overwrite, REST, ("no gradebook.db reachable",)),
+    Case("read-other-submission", read_other_submission, REST, ("no other submission",)),
+    Case("read-solutions", read_solutions, REST, ("source notebook is not readable",)),
+    Case("read-hidden-tests", read_hidden_tests, REST, ("no hidden tests found",)),
+    Case("network", network, REST, ("ATTACK: no network",)),
+    Case("fork-bomb", fork_bomb, REST, ("process limit of", "background processes")),
     Case("infinite-loop", infinite_loop, 0.0, ("time limit of", "did not stop")),
     Case(
         "memory-hog",
         memory_hog,
-        10.0,
+        REST,
         ("memory limit of",),
     ),
-    Case("output-flood", output_flood, 10.0, ("output limit of", "output truncated")),
+    Case("output-flood", output_flood, REST, ("output limit of", "output truncated")),
     Case("kill-kernel", kill_kernel, 0.0, ("the kernel died",)),
     Case("kill-grader", kill_grader, 0.0, ("sandbox ended unexpectedly",)),
     Case("edit-tests", edit_tests, 0.0),

@@ -88,7 +88,7 @@ def test_infra_failures_are_retried_once_and_reruns_grade_only_what_is_missing(
     assert "retrying once" in out.getvalue()
     assert "1 failed (infrastructure)" in summary.line()
     scores = kit.course.scores(ASSIGNMENT)
-    assert scores["ann"] == scores["ben"] == scores["dan"] == (12.0, 12.0)
+    assert scores["ann"] == scores["ben"] == scores["dan"] == (17.0, 17.0)
     assert scores.get("cat", (0, 0))[0] == 0, "an infrastructure failure must not be graded"
     assert not (kit.course.root / "autograded" / "cat" / ASSIGNMENT).exists()
 
@@ -98,7 +98,7 @@ def test_infra_failures_are_retried_once_and_reruns_grade_only_what_is_missing(
     summary = parallel.GradingRun(kit.course, ASSIGNMENT, jobs=2, sandbox="bwrap", stream=out).run()
     assert [o.student for o in summary.outcomes] == ["cat"]
     assert fake_sandboxes.calls["ann"] == calls_before["ann"]
-    assert kit.course.scores(ASSIGNMENT)["cat"] == (12.0, 12.0)
+    assert kit.course.scores(ASSIGNMENT)["cat"] == (17.0, 17.0)
 
     # and once more: nothing left to do, nothing executed
     summary = parallel.GradingRun(kit.course, ASSIGNMENT, jobs=2, sandbox="bwrap", stream=out).run()

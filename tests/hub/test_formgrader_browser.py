@@ -180,6 +180,14 @@ def test_instructor_grades_and_releases_feedback_in_the_browser(hub, student, to
         )
         assert kind == "success-modal" and "Successfully released feedback" in text, text
 
+    with step(driver, shots, "08-class-report"):
+        # The report is written into the course folder, which the formgrader's server serves.
+        hub.cli("report")
+        driver.get(f"{hub.url}/services/{COURSE}/files/reports/index.html")
+        find(driver, f"//a[.='{ASSIGNMENT}']").click()
+        find(driver, f"//h1[contains(., '{ASSIGNMENT}')]")
+        find(driver, "//img[starts-with(@src, 'data:image/png;base64,')]")
+
     feedback = fetch_feedback(student)
     assert COMMENT in feedback, "the instructor's comment is not in the student's feedback"
     assert f"{ASSIGNMENT} (Score: {points:.1f} / {total:.1f})" in feedback, "wrong score"
@@ -254,11 +262,11 @@ def fetch_feedback(student: Browser) -> str:
 
 def test_student_gets_no_link_and_403_in_the_browser(hub, student, driver, shots):
     log_in(driver, hub, STUDENT, PASSWORD)
-    with step(driver, shots, "08-hub-home-student"):
+    with step(driver, shots, "09-hub-home-student"):
         driver.get(hub.url + "/hub/home")
         find(driver, "//a[@id='start']")
         assert "Formgrader" not in driver.page_source, "a student sees the formgrader link"
-    with step(driver, shots, "09-student-formgrader-403"):
+    with step(driver, shots, "10-student-formgrader-403"):
         driver.get(hub.url + FORMGRADER)
         wait(driver).until(lambda d: "403" in d.page_source)
         assert "Manage Assignments" not in driver.page_source
