@@ -436,7 +436,10 @@ ATTACKS = [
         REST,
         ("memory limit of",),
     ),
-    Case("output-flood", output_flood, REST, ("output limit of", "output truncated")),
+    # The flood is interrupted once past the hard limit, but on an idle host the kernel can
+    # finish printing before the interrupt lands: then the (correct) cell stands. What must
+    # hold is truncation and small feedback (test_autograded_notebooks_stay_small).
+    Case("output-flood", output_flood, FULL, ("output limit of", "output truncated")),
     Case("kill-kernel", kill_kernel, 0.0, ("the kernel died",)),
     Case("kill-grader", kill_grader, 0.0, ("sandbox ended unexpectedly",)),
     Case("edit-tests", edit_tests, 0.0),
