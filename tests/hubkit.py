@@ -255,16 +255,17 @@ def fill_with_reference(released_nb, reference_nb):
     return released_nb
 
 
-def fetch_and_submit(browser, name, answer=None):
+def fetch_and_submit(browser, name, answer=None, course=COURSE):
+    """Fetch the released assignment and submit it (filled with ``answer``'s solutions if given)."""
     base = f"/user/{name}"
-    listed = browser.server_call("GET", f"{base}/assignments", params={"course_id": COURSE}).json()
+    listed = browser.server_call("GET", f"{base}/assignments", params={"course_id": course}).json()
     assert listed["success"], listed
     assert ASSIGNMENT in [a["assignment_id"] for a in listed["value"]]
     fetched = browser.server_call(
-        "POST", f"{base}/assignments/fetch", data={"course_id": COURSE, "assignment_id": ASSIGNMENT}
+        "POST", f"{base}/assignments/fetch", data={"course_id": course, "assignment_id": ASSIGNMENT}
     ).json()
     assert fetched["success"], fetched
-    path = f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    path = f"{course}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
     if answer is not None:
         model = browser.server_call("GET", f"{base}/api/contents/{path}").json()
         nb = fill_with_reference(nbformat.from_dict(model["content"]), answer)
@@ -277,7 +278,7 @@ def fetch_and_submit(browser, name, answer=None):
     submitted = browser.server_call(
         "POST",
         f"{base}/assignments/submit",
-        data={"course_id": COURSE, "assignment_id": ASSIGNMENT},
+        data={"course_id": course, "assignment_id": ASSIGNMENT},
     ).json()
     assert submitted["success"], submitted
 

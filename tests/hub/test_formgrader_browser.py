@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from coursehub import content
-from hubkit import ASSIGNMENT, Browser, IsolatedHub, spawn
+from hubkit import ASSIGNMENT, Browser, IsolatedHub, fetch_and_submit, spawn
 from test_local_hub import chromium
 
 pytestmark = pytest.mark.slow
@@ -50,7 +50,7 @@ def student(hub, tmp_path_factory):
     assert browser.login(STUDENT, PASSWORD), "a roster student could not log in"
     spawn(hub, browser, STUDENT)
     # The released notebook as is: its first test fails, so grading stops early (cheap).
-    fetch_and_submit(browser)
+    fetch_and_submit(browser, STUDENT, course=COURSE)
     hub.cli("collect", ASSIGNMENT)
     return browser
 
@@ -225,14 +225,6 @@ def grade_first_test_by_hand(driver) -> float:
         )
     )
     return points
-
-
-def fetch_and_submit(student: Browser) -> None:
-    """Fetch the released assignment and submit it untouched, as the Assignments tab does."""
-    base, ids = f"/user/{STUDENT}/assignments", {"course_id": COURSE, "assignment_id": ASSIGNMENT}
-    for action in ("fetch", "submit"):
-        done = student.server_call("POST", f"{base}/{action}", data=ids).json()
-        assert done["success"], done
 
 
 def fetch_feedback(student: Browser) -> str:
