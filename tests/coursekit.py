@@ -129,12 +129,53 @@ class CourseKit:
 
 def with_cell_source(nb: nbformat.NotebookNode, grade_id: str, source: str):
     """A copy of ``nb`` whose cell ``grade_id`` has new source (for planted wrong solutions)."""
+    return with_cell_sources(nb, {grade_id: source})
+
+
+def with_cell_sources(nb: nbformat.NotebookNode, sources: dict[str, str]):
+    """A copy of ``nb`` with new sources for the cells named by grade_id."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            cell.source = source
-            return nb
-    raise KeyError(f"no cell with grade_id {grade_id!r}")
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in sources:
+            cell.source = sources[grade_id]
+    missing = set(sources) - {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+    if missing:
+        raise KeyError(f"no cell with grade_id {sorted(missing)}")
+    return nb
+
+
+def task_groups(nb: nbformat.NotebookNode) -> dict[str, dict[str, list[str]]]:
+    """The notebook's tasks: each run of solution cells with the test cells that follow it.
+
+    Named after the task's first solution cell: {"solutions": [...], "tests": [...]}.
+    """
+    groups: dict[str, dict[str, list[str]]] = {}
+    current = None
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade_id"):
+            continue
+        if meta.get("solution"):
+            if current is None or groups[current]["tests"]:
+                current = meta["grade_id"]
+                groups[current] = {"solutions": [], "tests": []}
+            groups[current]["solutions"].append(meta["grade_id"])
+        elif meta.get("grade"):
+            if current is None:
+                raise ValueError(f"test cell {meta['grade_id']!r} comes before any solution")
+            groups[current]["tests"].append(meta["grade_id"])
+    empty = [task for task, g in groups.items() if not g["tests"]]
+    if empty:
+        raise ValueError(f"solution cells with no test cell after them: {empty}")
+    return groups
+
+
+def cell_scores(course, assignment_id: str, student: str) -> dict[str, tuple[float, float]]:
+    """grade_id -> (score, max score) for every graded cell of one student's submission."""
+    with Gradebook(f"sqlite:///{course.gradebook}") as gb:
+        notebook = gb.find_submission_notebook(assignment_id, assignment_id, student)
+        return {g.name: (g.score, g.max_score) for g in notebook.grades}
 
 
 def corrupt(nb: nbformat.NotebookNode) -> str:

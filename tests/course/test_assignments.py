@@ -1,16 +1,23 @@
-"""Every assignment: the reference scores full marks, the release scores 0, mutants lose points."""
+"""Every assignment: the reference scores full marks, the release scores 0, mutants lose points.
+
+Planted wrong solutions are graded in *rounds*: round r is the reference with the r-th
+mutant of every task planted at once, so one sandbox run (one kernel, one torch import)
+judges up to one mutant per task. That is sound because tasks are independent by the
+course's rule that one bug costs points once: a mutant must lose points in its own task's
+test cells, and every task a round leaves unmutated must keep all of its points.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import io
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from coursehub import content
-from coursekit import CourseKit, with_cell_source
+from coursekit import CourseKit, cell_scores, task_groups, with_cell_sources
 
 from autograders.engine.parallel import GradingRun
 
@@ -28,99 +35,150 @@ def load_mutants(assignment_id: str) -> list[dict]:
     return module.MUTANTS
 
 
-def grade_full(root: Path, assignment_id: str, progress) -> tuple[dict, float]:
-    """The reference and the untouched release, every cell run: their scores, and the
-    seconds the reference's cells took."""
+def mutant_rounds(mutants: list[dict], task_of: dict[str, str]) -> list[list[dict]]:
+    """Round r holds the r-th mutant of every task (a task: solution cells and their tests)."""
+    by_task: dict[str, list[dict]] = {}
+    for mutant in mutants:
+        by_task.setdefault(task_of[mutant["cell"]], []).append(mutant)
+    depth = max(len(ms) for ms in by_task.values())
+    return [[ms[r] for ms in by_task.values() if r < len(ms)] for r in range(depth)]
+
+
+def grade_assignment(root: Path, assignment_id: str) -> dict:
+    """Build one assignment; grade reference, release and mutant rounds as `coursehub autograde`.
+
+    That is the sandboxed parallel engine: bubblewrap (no network), two sandboxes at once,
+    every notebook run to its end.
+    """
+    started = time.monotonic()
     kit = CourseKit(root)
     solution = kit.build(assignment_id)
+    groups = task_groups(solution)
+    task_of = {cell: task for task, g in groups.items() for cell in g["solutions"]}
+    mutants = load_mutants(assignment_id)
+    unknown = sorted({m["cell"] for m in mutants} - set(task_of))
+    assert not unknown, f"{assignment_id}: mutants name no solution cell: {unknown}"
+    rounds = mutant_rounds(mutants, task_of)
     kit.submit("reference", assignment_id, solution)
     kit.submit("untouched", assignment_id, kit.released(assignment_id))
-    summary = GradingRun(kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=progress).run()
-    assert not summary.infra_failures and not summary.nbgrader_failed, progress.getvalue()
+    for r, planted in enumerate(rounds):
+        sources = {m["cell"]: m["source"] for m in planted}
+        kit.submit(f"round-{r:02d}", assignment_id, with_cell_sources(solution, sources))
+    log = io.StringIO()
+    summary = GradingRun(kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=log).run()
+    assert not summary.infra_failures and not summary.nbgrader_failed, log.getvalue()
+    # a round whose kernel died or timed out did not run its later tasks: no verdict on them
+    unfinished = [f"{o.student}: {o.status}" for o in summary.outcomes if o.status != "ok"]
+    assert not unfinished, f"{assignment_id}: notebooks did not run to the end: {unfinished}"
     reference = next(o for o in summary.outcomes if o.student == "reference")
-    return kit.course.scores(assignment_id), reference.exec_seconds
+    return {
+        "id": assignment_id,
+        "scores": kit.course.scores(assignment_id),
+        "cells": [
+            cell_scores(kit.course, assignment_id, f"round-{r:02d}") for r in range(len(rounds))
+        ],
+        "groups": groups,
+        "task_of": task_of,
+        "rounds": rounds,
+        "mutants": mutants,
+        "timing": {
+            "reference_s": reference.exec_seconds,
+            "mutants": len(mutants),
+            "notebooks": len(rounds) + 2,
+            "wall_s": time.monotonic() - started,
+        },
+    }
 
 
-def grade_mutants(root: Path, assignment_id: str, mutants: list[dict], progress) -> dict:
-    """Every planted wrong solution, each run only until its first failed test."""
-    kit = CourseKit(root)
-    solution = kit.build(assignment_id)
-    for mutant in mutants:
-        kit.submit(
-            f"mutant-{mutant['name']}",
-            assignment_id,
-            with_cell_source(solution, mutant["cell"], mutant["source"]),
-        )
-    summary = GradingRun(
-        kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=progress, fail_fast=True
-    ).run()
-    assert not summary.infra_failures and not summary.nbgrader_failed, progress.getvalue()
-    return kit.course.scores(assignment_id)
+@pytest.fixture(scope="session")
+def grader(request, tmp_path_factory):
+    """Grades assignments in the background, the next selected one while this one is tested.
+
+    Each assignment starts and ends on one core (building, nbgrader's passes, the last
+    notebook); overlapping two keeps both cores busy across those stretches.
+    """
+    selected = []
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        aid = callspec.params.get("graded") if callspec else None
+        if aid and aid not in selected:
+            selected.append(aid)
+    pool = ThreadPoolExecutor(max_workers=2)
+    futures: dict[str, Future] = {}
+
+    def start(aid: str) -> Future:
+        if aid not in futures:
+            futures[aid] = pool.submit(grade_assignment, tmp_path_factory.mktemp(aid), aid)
+        return futures[aid]
+
+    def result(aid: str) -> dict:
+        future = start(aid)
+        if aid in selected and selected.index(aid) + 1 < len(selected):
+            start(selected[selected.index(aid) + 1])
+        return future.result()
+
+    yield result
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
-def graded(request, tmp_path_factory, course_timings):
-    """Build one assignment; grade its reference, release and every mutant as `coursehub autograde`.
+def graded(request, grader, course_timings):
+    graded = grader(request.param)
+    course_timings[request.param] = graded["timing"]
+    return graded
 
-    That is the sandboxed parallel engine: bubblewrap (no network), two sandboxes at once.
-    The reference and the release run in full; each mutant runs only until its first failed
-    test (fail-fast: losing a point is all the test needs to see, and the heavy training
-    cells after a broken early task need not run). The full run and the mutants grade at
-    the same time, in two courses: the full run is mostly one long reference notebook,
-    which alone would leave a core idle.
-    """
-    assignment_id = request.param
-    root = tmp_path_factory.mktemp(assignment_id)
-    mutants = load_mutants(assignment_id)
-    logs = io.StringIO(), io.StringIO()
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        full = pool.submit(grade_full, root / "full", assignment_id, logs[0])
-        wrong = pool.submit(grade_mutants, root / "mutants", assignment_id, mutants, logs[1])
-        (scores, reference_s), mutant_scores = full.result(), wrong.result()
-    course_timings[assignment_id] = {
-        "reference_s": reference_s,
-        "mutants": len(mutants),
-        "wall_s": time.monotonic() - started,
-    }
-    return assignment_id, {**scores, **mutant_scores}, mutants
+
+def task_score(cells: dict, tests: list[str]) -> tuple[float, float]:
+    return sum(cells[t][0] for t in tests), sum(cells[t][1] for t in tests)
 
 
 def test_reference_solution_scores_full_marks(graded):
-    assignment_id, scores, _ = graded
-    score, max_score = scores["reference"]
+    score, max_score = graded["scores"]["reference"]
     assert max_score > 0
-    assert score == max_score, f"{assignment_id}: reference scored {score}/{max_score}"
+    assert score == max_score, f"{graded['id']}: reference scored {score}/{max_score}"
 
 
 def test_released_version_scores_zero_without_grader_crash(graded):
-    assignment_id, scores, _ = graded
-    assert scores["untouched"][0] == 0, (
-        f"{assignment_id}: untouched release scored {scores['untouched']}"
+    assert graded["scores"]["untouched"][0] == 0, (
+        f"{graded['id']}: untouched release scored {graded['scores']['untouched']}"
     )
 
 
-def test_every_planted_wrong_solution_loses_points(graded):
-    assignment_id, scores, mutants = graded
-    tasks = {m["cell"] for m in mutants}
-    assert mutants and all(sum(m["cell"] == t for m in mutants) >= 3 for t in tasks), (
-        f"{assignment_id}: need at least 3 mutants per graded task"
+def test_every_planted_wrong_solution_loses_points_in_its_own_task(graded):
+    mutants, groups, task_of = graded["mutants"], graded["groups"], graded["task_of"]
+    per_task: dict[str, int] = {}
+    for m in mutants:
+        per_task[task_of[m["cell"]]] = per_task.get(task_of[m["cell"]], 0) + 1
+    assert all(n >= 3 for n in per_task.values()), (
+        f"{graded['id']}: need at least 3 mutants per graded task: {per_task}"
     )
-    survivors = [
-        m["name"] for m in mutants if scores[f"mutant-{m['name']}"][0] >= scores["reference"][1]
-    ]
+    survivors = []
+    for r, planted in enumerate(graded["rounds"]):
+        cells = graded["cells"][r]
+        for m in planted:
+            score, max_score = task_score(cells, groups[task_of[m["cell"]]]["tests"])
+            if score >= max_score:
+                survivors.append(f"{m['name']} ({score:g}/{max_score:g})")
     kill_rate = 1 - len(survivors) / len(mutants)
-    print(f"{assignment_id}: mutant kill rate {kill_rate:.0%} ({len(mutants)} mutants)")
-    assert not survivors, f"{assignment_id}: mutants kept full marks: {survivors}"
+    print(f"{graded['id']}: mutant kill rate {kill_rate:.0%} ({len(mutants)} mutants)")
+    assert not survivors, f"{graded['id']}: mutants kept their task's full marks: {survivors}"
+
+
+def test_a_wrong_solution_costs_points_only_in_its_own_task(graded):
+    """Every task a round leaves unmutated keeps its points despite the bugs planted elsewhere."""
+    leaks = []
+    for r, planted in enumerate(graded["rounds"]):
+        cells = graded["cells"][r]
+        mutated = {graded["task_of"][m["cell"]] for m in planted}
+        for task, group in graded["groups"].items():
+            score, max_score = task_score(cells, group["tests"])
+            if task not in mutated and score < max_score:
+                names = ", ".join(m["name"] for m in planted)
+                leaks.append(f"{task} lost {max_score - score:g} in round {r} ({names})")
+    assert not leaks, f"{graded['id']}: a bug cost points in another task: {leaks}"
 
 
 def test_every_graded_task_has_mutants(graded):
-    assignment_id, _, mutants = graded
-    nb = content.read_source(content.source_path(assignment_id))
-    solution_cells = {
-        c.metadata["nbgrader"]["grade_id"]
-        for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"
-    }
-    missing = solution_cells - {m["cell"] for m in mutants}
-    assert not missing, f"{assignment_id}: solution cells without mutants: {sorted(missing)}"
+    mutated = {m["cell"] for m in graded["mutants"]}
+    missing = sorted(set(graded["task_of"]) - mutated)
+    assert not missing, f"{graded['id']}: solution cells without mutants: {missing}"

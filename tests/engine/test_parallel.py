@@ -144,7 +144,7 @@ def test_wall_clock_kills_the_sandbox_and_leaves_nothing(backend, monkeypatch):
             },
         ],
     }
-    limits = Limits(cell_timeout=0, wall_timeout=45, probe=False)
+    limits = Limits(cell_timeout=0, wall_timeout=20, probe=False)
     sandbox = make_backend(backend, limits, image=STUDENT_IMAGE)
     result = sandbox.run(nb, None)
     if backend == "docker":
@@ -153,7 +153,7 @@ def test_wall_clock_kills_the_sandbox_and_leaves_nothing(backend, monkeypatch):
     assert result.timed_out
     executed, summary = sx.assemble(nb, result, {"limits": limits.__dict__})
     assert summary["status"] == "timeout"
-    assert "time limit of 45 s exceeded" in executed["cells"][0]["outputs"][-1]["evalue"]
+    assert "time limit of 20 s exceeded" in executed["cells"][0]["outputs"][-1]["evalue"]
     assert executed["cells"][1]["outputs"][-1]["ename"] == "NotRun"
     import time
 
