@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -206,6 +207,37 @@ def cmd_status(settings: Settings, args) -> int:
     return 0
 
 
+class PerStudent:
+    """Turns nbgrader's log lines into one progress item per student, as each one is done."""
+
+    # nbgrader logs when it starts on a student (``begin``, group ``student``). Without an
+    # ``end`` marker a student is done once nbgrader starts the next one or exits cleanly
+    # (``finish``); with one, only at that marker, so a failed student is never reported.
+    def __init__(self, progress: Progress, begin: str, describe, end: str | None = None):
+        self.progress = progress
+        self.begin = re.compile(begin)
+        self.describe = describe  # the started line's match -> the item's text
+        self.end = end
+        self.current: re.Match | None = None
+        self.reported: set[str] = set()
+
+    def __call__(self, line: str) -> None:
+        found = self.begin.search(line)
+        if found and (not self.current or found["student"] != self.current["student"]):
+            if self.end is None:
+                self.finish()
+            self.current = found
+        elif self.end is not None and self.end in line:
+            self.finish()
+
+    def finish(self) -> None:
+        if self.current and self.current["student"] not in self.reported:
+            student = self.current["student"]
+            self.reported.add(student)
+            self.progress.item(student, self.describe(self.current))
+        self.current = None
+
+
 def cmd_collect(settings: Settings, args) -> int:
     course = pick_course(settings, args.course)
     assignment_id = known_assignment(course, args.assignment)
@@ -215,17 +247,34 @@ def cmd_collect(settings: Settings, args) -> int:
         where = quarantine(settings, course.course_id, forged)
         for reason in forged.values():
             print(f"coursehub: refused: {reason} (moved to {where})", file=sys.stderr)
-    proc = course.nbgrader("collect", assignment_id, "--update")
-    for line in proc.stderr.splitlines():
-        if f" {REFUSED} " in line:
-            print(f"coursehub: refused: {line.split(f' {REFUSED} ', 1)[1]}", file=sys.stderr)
-    students = sorted(p.parent.name for p in course.root.glob(f"submitted/*/{assignment_id}"))
-    with Progress(expected=len(students)) as progress:
-        for student in students:
-            stamp = course.root / "submitted" / student / assignment_id / "timestamp.txt"
-            when = stamp.read_text().strip() if stamp.is_file() else "no timestamp"
-            progress.item(student, f"submitted {when}")
-    say(f"collected {assignment_id}: {len(students)} submission(s)")
+    inbound = settings.exchange_root / course.course_id / "inbound"
+    # nbgrader collects the newest submission of each student: one item per student.
+    expected = {p.name.split("+", 1)[0] for p in inbound.glob(f"*+{assignment_id}+*")}
+
+    def collected(found: re.Match) -> str:
+        stamp = course.root / "submitted" / found["student"] / assignment_id / "timestamp.txt"
+        when = stamp.read_text().strip() if stamp.is_file() else "no timestamp"
+        return f"submitted {when}" + (" (already collected)" if found["kind"] == "No" else "")
+
+    with Progress(expected=len(expected)) as progress:
+        students = PerStudent(
+            progress,
+            r"\] (?P<kind>Collecting|Updating|No) (?:newer )?submission(?: to collect)?: "
+            rf"(?P<student>\S+) {re.escape(assignment_id)}$",
+            collected,
+        )
+
+        def on_line(line: str) -> None:
+            if f" {REFUSED} " in line:
+                print(f"coursehub: refused: {line.split(f' {REFUSED} ', 1)[1]}", file=sys.stderr)
+            elif counted := re.search(r"\] Processing (\d+) submissions of ", line):
+                progress.expected = int(counted[1])  # nbgrader's own count wins
+            students(line)
+
+        course.nbgrader("collect", assignment_id, "--update", on_line=on_line)
+        students.finish()
+    total = len(list(course.root.glob(f"submitted/*/{assignment_id}")))
+    say(f"collected {assignment_id}: {total} submission(s)")
     return 0
 
 
@@ -337,18 +386,29 @@ def cmd_feedback(settings: Settings, args) -> int:
     course = pick_course(settings, args.course)
     assignment_id = known_assignment(course, args.assignment)
     course.check_exchange()
-    course.nbgrader("generate_feedback", assignment_id, "--force")
+    graded = list(course.root.glob(f"autograded/*/{assignment_id}"))
+    with Progress(expected=len(graded)) as progress:
+        # nbgrader converts a student's notebooks, then sets the files' permissions: done.
+        generated = PerStudent(
+            progress,
+            rf"\] Converting notebook .*/autograded/(?P<student>[^/]+)/{re.escape(assignment_id)}/",
+            lambda found: "feedback generated",
+            end="] Setting destination file permissions",
+        )
+        course.nbgrader("generate_feedback", assignment_id, "--force", on_line=generated)
     bad = unreleasable_feedback(course, assignment_id)
     exclude = ["--CourseDirectory.student_id_exclude=" + ",".join(sorted(bad))] if bad else []
-    course.nbgrader("release_feedback", assignment_id, *exclude)
-    released = sorted(
-        p.parent.name
-        for p in course.root.glob(f"feedback/*/{assignment_id}")
-        if p.parent.name not in bad
-    )
-    with Progress(expected=len(released)) as progress:
-        for student in released:
-            progress.item(student, "feedback released")
+    releasable = [
+        p for p in course.root.glob(f"feedback/*/{assignment_id}") if p.parent.name not in bad
+    ]
+    with Progress(expected=len(releasable)) as progress:
+        released = PerStudent(
+            progress,
+            r"\] Releasing feedback for student '(?P<student>[^']+)' on assignment ",
+            lambda found: "feedback released",
+        )
+        course.nbgrader("release_feedback", assignment_id, *exclude, on_line=released)
+        released.finish()
     for student, reason in sorted(bad.items()):
         print(f"coursehub: feedback not released: {student}: {reason}", file=sys.stderr)
     say(f"feedback for {assignment_id} released; students fetch it from the Assignments tab")

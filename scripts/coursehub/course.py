@@ -8,7 +8,9 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -84,26 +86,30 @@ class Course:
         (self.root / "nbgrader_config.py").write_text(text)
 
     def nbgrader(
-        self, *args: str, check: bool = True, env: dict | None = None, offline: bool = False
+        self,
+        *args: str,
+        check: bool = True,
+        env: dict | None = None,
+        offline: bool = False,
+        on_line: Callable[[str], None] | None = None,
     ):
         """Run an nbgrader subcommand in the course directory, as the grader account if set.
 
         ``offline`` runs it in a new network namespace with only loopback (kernels talk to
-        nbgrader over 127.0.0.1), so notebook code cannot reach any network.
+        nbgrader over 127.0.0.1), so notebook code cannot reach any network. ``on_line``
+        gets each line nbgrader logs (to stderr) as it is written, without its newline.
         """
         cmd = [sys.executable, "-m", "nbgrader", *args]
         if self.grader_user and os.geteuid() == 0:
             cmd = as_user(self.grader_user, cmd)
         if offline:
             cmd = without_network(cmd)
-        proc = subprocess.run(
-            cmd,
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            # nbgrader runs `alembic` by name: this venv's bin must come first on PATH.
-            env={**os.environ, "PATH": account_path(), **(env or {})},
-        )
+        # nbgrader runs `alembic` by name: this venv's bin must come first on PATH.
+        run_env = {**os.environ, "PATH": account_path(), **(env or {})}
+        if on_line is None:
+            proc = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True, env=run_env)
+        else:
+            proc = run_streaming(cmd, self.root, run_env, on_line)
         if check and proc.returncode != 0:
             raise CoursehubError(f"nbgrader {args[0]} failed: {last_error_line(proc.stderr)}")
         return proc
@@ -207,6 +213,29 @@ class Course:
             submission.extension = extra
             gb.db.commit()
             return assignment.duedate + extra
+
+
+def run_streaming(
+    cmd: list[str], cwd: Path, env: dict, on_line: Callable[[str], None]
+) -> subprocess.CompletedProcess:
+    """subprocess.run(capture_output=True, text=True), handing each stderr line on as it comes."""
+    with subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as popen:
+        # stdout is drained alongside: a full stdout pipe would stall nbgrader mid-run.
+        out: list[str] = []
+        reader = threading.Thread(target=lambda: out.append(popen.stdout.read()), daemon=True)
+        reader.start()
+        err: list[str] = []
+        try:
+            for line in popen.stderr:
+                err.append(line)
+                on_line(line.rstrip("\n"))
+        except BaseException:
+            popen.kill()  # the caller stopped listening (Ctrl-C, a bug): nbgrader stops too
+            raise
+        reader.join()
+    return subprocess.CompletedProcess(cmd, popen.returncode, "".join(out), "".join(err))
 
 
 def as_user(user: str, cmd: list[str]) -> list[str]:
