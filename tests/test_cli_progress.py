@@ -21,9 +21,12 @@ from coursekit import CourseKit, cli_data_dir, shared_temp_dir
 
 from autograders.engine.progress import Progress
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="needs root: each submission is owned by its student's uid"
-)
+pytestmark = [
+    pytest.mark.slow,  # a real class: build, release, collect, sandboxed autograde, feedback
+    pytest.mark.skipif(
+        os.geteuid() != 0, reason="needs root: each submission is owned by its student's uid"
+    ),
+]
 
 ASSIGNMENT = "00_math_foundations"
 STUDENTS = ("ada", "ben", "cai")
