@@ -145,6 +145,28 @@ def with_cell_sources(nb: nbformat.NotebookNode, sources: dict[str, str]):
     return nb
 
 
+def mistake_planter(assignment_id: str):
+    """``plant(name, cell, (old, new), ...)``: a mutant that edits the reference solution cell.
+
+    Mutants made this way follow the reference when it changes; an edit that no longer
+    applies (its ``old`` text is not in the cell exactly once) fails loudly.
+    """
+    cells = {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in content.read_source(content.source_path(assignment_id)).cells
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code"
+    }
+
+    def plant(name: str, cell: str, *replacements: tuple[str, str]) -> dict:
+        source = cells[cell]
+        for old, new in replacements:
+            assert source.count(old) == 1, f"mutant edit for {cell!r} does not apply: {old!r}"
+            source = source.replace(old, new)
+        return {"name": name, "cell": cell, "source": source}
+
+    return plant
+
+
 def task_groups(nb: nbformat.NotebookNode) -> dict[str, dict[str, list[str]]]:
     """The notebook's tasks: each run of solution cells with the test cells that follow it.
 

@@ -1,29 +1,13 @@
 """Planted wrong solutions for 05_tuning: each must lose points when autograded.
 
 Each mutant is the reference solution cell with one realistic mistake edited in, so the
-mutants follow the reference when it changes; `_edit` fails loudly if an edit no longer applies.
+mutants follow the reference when it changes; an edit that no longer applies fails loudly.
 """
 # ruff: noqa: E501  (planted cell sources are data: long string literals read best unsplit)
 
-from coursehub import content
+from coursekit import mistake_planter
 
-_CELLS = {
-    cell.metadata["nbgrader"]["grade_id"]: cell.source
-    for cell in content.read_source(content.source_path("05_tuning")).cells
-    if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code"
-}
-
-
-def _edit(cell: str, *replacements: tuple[str, str]) -> str:
-    source = _CELLS[cell]
-    for old, new in replacements:
-        assert source.count(old) == 1, f"mutant edit for {cell!r} does not apply: {old!r}"
-        source = source.replace(old, new)
-    return source
-
-
-def _mutant(name: str, cell: str, *replacements: tuple[str, str]) -> dict:
-    return {"name": name, "cell": cell, "source": _edit(cell, *replacements)}
+_mutant = mistake_planter("05_tuning")
 
 
 _DROPOUT_LIBRARY = """def inverted_dropout(x, p, training):
