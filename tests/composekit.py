@@ -67,12 +67,7 @@ class ComposeHub:
 
     def up(self, build: bool = True) -> ComposeHub:
         started = time.monotonic()
-        if build:
-            # compose 1.29 builds one image after the other unless told; v2 always overlaps
-            # them. The hub's build then runs beside the much longer student image's.
-            parallel = ["--parallel"] if self.compose[0] == "docker-compose" else []
-            self.run(*self.compose, "build", *parallel)
-        self.run(*self.compose, "up", "-d")
+        self.run(*self.compose, "up", "-d", *(["--build"] if build else []))
         print(f"compose up{' --build' if build else ''}: {time.monotonic() - started:.0f} s")
         self.wait_ready()
         return self
