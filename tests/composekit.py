@@ -31,12 +31,19 @@ def compose_command() -> list[str]:
 class ComposeHub:
     """``docker compose up -d --build`` with every name prefixed, so nothing real is touched."""
 
-    def __init__(self, admin_password: str = "instructor-pass-9"):
+    def __init__(
+        self,
+        admin_password: str = "instructor-pass-9",
+        env: dict[str, str] | None = None,
+        profiles: tuple[str, ...] = (),
+    ):
+        """``env`` adds or overrides .env knobs; ``profiles`` turns on optional services."""
         self.port = free_port_block(2)
         self.name = f"chtest{self.port}"
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_password = admin_password
         self.compose = [*compose_command(), "-p", self.name]
+        self.compose += [arg for profile in profiles for arg in ("--profile", profile)]
         self.env = {
             **os.environ,
             "COURSEHUB_NAME": self.name,
@@ -45,6 +52,7 @@ class ComposeHub:
             "COURSEHUB_ADMIN_PASSWORD": admin_password,
             "COURSEHUB_MEM_LIMIT": "3G",
             "COURSEHUB_CPU_LIMIT": "2",
+            **(env or {}),
         }
         self.hub_container = f"{self.name}-hub"
 
