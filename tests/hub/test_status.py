@@ -39,7 +39,7 @@ def enrolled(hub):
 
 def test_status_shows_servers_activity_gpu_and_disk(enrolled):
     out = enrolled.cli("status").stdout
-    assert "up (JupyterHub 5." in out, out
+    assert "up (JupyterHub 6." in out, out
     assert "2 student account(s), 1 server(s) running" in out, out
     name, server, activity, gpu, disk = cells(out, "dave")
     assert (server, gpu) == ("running", "-"), out
