@@ -1,5 +1,6 @@
 """Where the hub listens, keeps its state, and which proxy fronts it."""
 
+from coursehub.database import hub_db_url
 from coursehub.paths import proxy_command
 from coursehub.settings import Settings
 
@@ -9,8 +10,11 @@ def configure(c, s: Settings) -> None:
     c.JupyterHub.hub_bind_url = s.get("COURSEHUB_HUB_BIND_URL", f"http://127.0.0.1:{s.port + 1}")
     if s.get("COURSEHUB_HUB_CONNECT_URL"):
         c.JupyterHub.hub_connect_url = s.get("COURSEHUB_HUB_CONNECT_URL")
-    c.JupyterHub.db_url = f"sqlite:///{s.hub_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.db_url = hub_db_url(s)
     c.JupyterHub.cookie_secret_file = str(s.hub_dir / "jupyterhub_cookie_secret")
+    # An older schema (a 5.x deployment's) is upgraded at start; JupyterHub copies a SQLite
+    # database to jupyterhub.sqlite.<date-time> first (Postgres: back it up yourself, README).
+    c.JupyterHub.upgrade_db = True
     c.ConfigurableHTTPProxy.command = proxy_command(s.proxy_cmd)
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.port + 2}"
     c.ConfigurableHTTPProxy.pid_file = str(s.hub_dir / "proxy.pid")

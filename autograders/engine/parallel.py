@@ -245,8 +245,12 @@ class GradingRun:
             if sub == "":
                 self._own(d.parent)
         gradebook = Path(self.course.root) / "gradebook.db"
-        if gradebook.exists():
+        db_url = getattr(self.course, "db_url", None)
+        if db_url:  # a Postgres gradebook: the dry pass gets a SQLite copy of it
+            copy_gradebook(db_url, self.run_dir / "gradebook.db")
+        elif gradebook.exists():
             shutil.copy2(gradebook, self.run_dir / "gradebook.db")
+        if (self.run_dir / "gradebook.db").exists():
             self._own(self.run_dir / "gradebook.db")
         # nbgrader skips what it graded already unless --force: give the dry pass the
         # same view (folders + timestamps) of what exists, so both passes agree.
@@ -450,6 +454,26 @@ class GradingRun:
             summary.nbgrader_errors = nbgrader_errors(proc.stderr)
         summary.total_seconds = time.monotonic() - started
         return summary
+
+
+def copy_gradebook(url: str, dest: Path) -> None:
+    """Every row of the gradebook at ``url`` into a new SQLite file ``dest``, nbgrader's schema."""
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, inspect
+
+    source, target = create_engine(url), create_engine(f"sqlite:///{dest}")
+    try:
+        if not inspect(source).get_table_names():
+            return  # nothing built yet: nbgrader makes its tables in the copy as it would here
+        Base.metadata.create_all(target)
+        with source.connect() as read, target.begin() as write:
+            for table in Base.metadata.sorted_tables:  # parents before the rows that refer to them
+                rows = [dict(row._mapping) for row in read.execute(table.select())]
+                if rows:
+                    write.execute(table.insert(), rows)
+    finally:
+        source.dispose()
+        target.dispose()
 
 
 def _last_error(stderr: str) -> str:

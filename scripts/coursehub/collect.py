@@ -17,7 +17,6 @@ Reasons are recorded in ``<course>/quarantine/<student>/<assignment>/reasons.txt
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import stat
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 from autograders.engine import admission
 
 from .accounts import student_uid
+from .database import hub_rows
 from .settings import Settings
 
 REFUSED = "REFUSED"  # marks the log lines `coursehub collect` prints
@@ -33,11 +33,7 @@ REFUSED = "REFUSED"  # marks the log lines `coursehub collect` prints
 
 def hub_user_ids(settings: Settings) -> dict[str, int]:
     """Hub user name -> hub user id, read from the hub's own database (read-only)."""
-    db = settings.hub_dir / "jupyterhub.sqlite"
-    if not db.is_file():
-        return {}
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return dict(conn.execute("SELECT name, id FROM users"))
+    return dict(hub_rows(settings, "SELECT name, id FROM users", required=True) or [])
 
 
 def forged_submissions(settings: Settings, course_id: str, assignment_id: str) -> dict[Path, str]:

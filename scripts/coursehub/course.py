@@ -12,7 +12,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -65,10 +65,20 @@ class Course:
     cell_timeout: int = DEFAULT_CELL_TIMEOUT
     # Pinned in the course config when set; else the plugin reads the deployment setting.
     late_policy: str | None = None
+    # The gradebook's database (Postgres); None: nbgrader's default, gradebook.db in root.
+    db_url: str | None = field(default=None, repr=False)
 
     @property
     def gradebook(self) -> Path:
         return self.root / "gradebook.db"
+
+    @property
+    def gradebook_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.gradebook}"
+
+    def has_gradebook(self) -> bool:
+        """Whether there is one to read (a Postgres database is made at every hub start)."""
+        return self.db_url is not None or self.gradebook.exists()
 
     def config_text(self) -> str:
         return COURSE_CONFIG.format(
@@ -83,7 +93,13 @@ class Course:
         text = self.config_text()
         if self.late_policy is not None:
             text += f"c.LatePolicyPlugin.policy = {self.late_policy!r}\n"
-        (self.root / "nbgrader_config.py").write_text(text)
+        path = self.root / "nbgrader_config.py"
+        if self.db_url is not None:
+            # The URL holds the database password: the file is for its owner only.
+            text += f"c.CourseDirectory.db_url = {self.db_url!r}\n"
+            path.touch(mode=0o600)
+            path.chmod(0o600)
+        path.write_text(text)
 
     def nbgrader(
         self,
@@ -142,7 +158,7 @@ class Course:
         """Student id -> (score, max score) for one assignment's submissions."""
         from nbgrader.api import Gradebook, MissingEntry
 
-        with Gradebook(f"sqlite:///{self.gradebook}") as gb:
+        with Gradebook(self.gradebook_url) as gb:
             try:
                 assignment = gb.find_assignment(assignment_id)
             except MissingEntry:
@@ -155,7 +171,7 @@ class Course:
         from nbgrader.api import Gradebook
 
         try:
-            with Gradebook(f"sqlite:///{self.gradebook}", self.course_id) as gb:
+            with Gradebook(self.gradebook_url, self.course_id) as gb:
                 yield gb
         finally:
             if self.grader_user and os.geteuid() == 0 and self.gradebook.exists():

@@ -28,8 +28,8 @@ class Grades:
     scores: dict[tuple[str, str], float]  # (student, assignment) -> score, submitted only
 
 
-def read_grades(course_root) -> Grades:
-    with open_gradebook(course_root) as gb:
+def read_grades(course_root, db_url: str | None = None) -> Grades:
+    with open_gradebook(course_root, db_url) as gb:
         ids = assignment_ids(gb)
         if not ids:
             raise CoursehubError("the gradebook has no assignments yet: nothing to export")
@@ -103,8 +103,8 @@ def to_csv(rows: list[list[str]]) -> str:
     return buf.getvalue()
 
 
-def export_text(course_root, fmt: str, by: str) -> tuple[str, int]:
+def export_text(course_root, fmt: str, by: str, db_url: str | None = None) -> tuple[str, int]:
     """CSV text in ``fmt`` (canvas or moodle) and the number of student rows."""
-    grades = read_grades(course_root)
+    grades = read_grades(course_root, db_url)
     rows = canvas_rows(grades, by) if fmt == "canvas" else moodle_rows(grades, by)
     return to_csv(rows), len(grades.students)

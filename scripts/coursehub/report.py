@@ -118,10 +118,12 @@ def cell_errors(path: Path) -> dict[str, tuple[str, bool]]:
     return out
 
 
-def open_gradebook(course_root: Path):
-    """The course's nbgrader Gradebook, or a one-line error when it has none yet."""
+def open_gradebook(course_root: Path, db_url: str | None = None):
+    """The course's nbgrader Gradebook (``db_url``, else its gradebook.db), or a one-line error."""
     from nbgrader.api import Gradebook
 
+    if db_url:
+        return Gradebook(db_url)
     path = Path(course_root) / "gradebook.db"
     if not path.is_file():  # Gradebook() would silently create an empty one
         raise CoursehubError(f"no gradebook at {path}: build and autograde an assignment first")
@@ -132,12 +134,12 @@ def assignment_ids(gb) -> list[str]:
     return sorted(a.name for a in gb.assignments)
 
 
-def gather(course_root: Path, assignment_id: str, gb=None) -> AssignmentReport:
+def gather(course_root: Path, assignment_id: str, gb=None, db_url=None) -> AssignmentReport:
     """Everything the report shows for one assignment, from the gradebook and autograded/."""
     from nbgrader.api import MissingEntry
 
     if gb is None:
-        with open_gradebook(course_root) as own:
+        with open_gradebook(course_root, db_url) as own:
             return gather(course_root, assignment_id, own)
     try:
         assignment = gb.find_assignment(assignment_id)
@@ -188,7 +190,7 @@ def gather(course_root: Path, assignment_id: str, gb=None) -> AssignmentReport:
     )
 
 
-def gather_course(course_root: Path) -> list[AssignmentReport]:
+def gather_course(course_root: Path, db_url: str | None = None) -> list[AssignmentReport]:
     """One report per assignment in the gradebook."""
-    with open_gradebook(course_root) as gb:
+    with open_gradebook(course_root, db_url) as gb:
         return [gather(course_root, a, gb) for a in assignment_ids(gb)]

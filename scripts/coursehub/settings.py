@@ -12,6 +12,7 @@ from .paths import REPO_ROOT
 
 COURSE_ID = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
 MODES = ("local", "docker")
+DATABASES = ("sqlite", "postgres")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -46,6 +47,11 @@ class Settings:
     user_prefix: str = "ch-"
     uid_base: int = 20000
     proxy_cmd: str = ""
+    # sqlite (files in the data dir) or postgres (the compose profile's db service).
+    database: str = "sqlite"
+    db_host: str = ""
+    db_user: str = "coursehub"
+    db_password: str = field(default="", repr=False)
     env: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -99,6 +105,14 @@ def load_settings(environ: dict | None = None, dotenv: Path | None = None) -> Se
             f"COURSEHUB_PORT / COURSEHUB_CULL_TIMEOUT must be integers: {exc}"
         ) from None
     default_data = "/srv/coursehub" if mode == "docker" else str(REPO_ROOT / "var")
+    # Local mode keeps SQLite: Postgres is the compose profile's service.
+    database = env.get("COURSEHUB_DATABASE", "sqlite") if mode == "docker" else "sqlite"
+    if database not in DATABASES:
+        raise CoursehubError(
+            f"COURSEHUB_DATABASE={database!r}: expected one of {', '.join(DATABASES)}"
+        )
+    if database == "postgres" and not env.get("COURSEHUB_DB_PASSWORD"):
+        raise CoursehubError("COURSEHUB_DATABASE=postgres needs COURSEHUB_DB_PASSWORD in .env")
     return Settings(
         mode=mode,
         courses=courses,
@@ -111,5 +125,9 @@ def load_settings(environ: dict | None = None, dotenv: Path | None = None) -> Se
         cull_timeout=cull,
         user_prefix=env.get("COURSEHUB_USER_PREFIX", "ch-"),
         proxy_cmd=env.get("COURSEHUB_PROXY_CMD", ""),
+        database=database,
+        db_host=env.get("COURSEHUB_DB_HOST", f"{env.get('COURSEHUB_NAME', 'coursehub')}-db"),
+        db_user=env.get("COURSEHUB_DB_USER", "coursehub"),
+        db_password=env.get("COURSEHUB_DB_PASSWORD", ""),
         env=env,
     )

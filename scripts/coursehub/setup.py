@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .accounts import ensure_system_user
 from .course import Course
+from .database import course_db_url, prepare_postgres
 from .settings import Settings
 
 
@@ -18,6 +19,7 @@ def course(settings: Settings, course_id: str) -> Course:
         root=settings.course_dir(course_id),
         exchange_root=settings.exchange_root,
         grader_user=settings.grader_user(course_id),
+        db_url=course_db_url(settings, course_id),
     )
 
 
@@ -51,6 +53,7 @@ def prepare(settings: Settings) -> None:
     # nbgrader's own modes (inbound is write-only for students).
     settings.exchange_root.chmod(0o1777)
     read_or_create_token(cli_token_path(settings))
+    prepare_postgres(settings)  # waits for the db service; a no-op with SQLite
     for course_id in settings.courses:
         c = course(settings, course_id)
         ensure_system_user(c.grader_user, c.root)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .database import hub_rows
 from .errors import CoursehubError
 from .hubapi import Hub
 from .settings import Settings
@@ -32,15 +31,8 @@ def approvals(settings: Settings) -> dict[str, bool] | None:
     The hub's REST API does not expose approval, so it is read from the hub database
     (read-only; the CLI runs beside the hub as root in both modes).
     """
-    path = settings.hub_dir / "jupyterhub.sqlite"
-    if not path.is_file():
-        return None
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
-            rows = db.execute("SELECT username, is_authorized FROM users_info").fetchall()
-    except sqlite3.Error:
-        return None
-    return {name: bool(ok) for name, ok in rows}
+    rows = hub_rows(settings, "SELECT username, is_authorized FROM users_info")
+    return None if rows is None else {name: bool(ok) for name, ok in rows}
 
 
 def approval_state(name: str, signups: dict[str, bool] | None, on_roster: bool) -> str:
@@ -134,7 +126,7 @@ def table(rows: list[tuple[str, ...]]) -> list[str]:
 
 
 def gradebook_students(course) -> list[str]:
-    if not course.gradebook.exists():
+    if not course.has_gradebook():
         return []
     with course.open_gradebook() as gb:
         return sorted(s.id for s in gb.students)

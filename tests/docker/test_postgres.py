@@ -1,0 +1,212 @@
+"""The compose deployment on Postgres (the `postgres` profile): the whole grading flow.
+
+One stack under a throwaway name with COURSEHUB_DATABASE=postgres: roster, release, two
+students submit, collect, autograde while the formgrader's API is polled, export; then
+the rows are looked up in Postgres itself and the hub is restarted. The password has
+characters that must be quoted in a database URL.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import threading
+import time
+
+import nbformat
+import pytest
+from composekit import ComposeHub, engine_available
+from hubkit import ASSIGNMENT, COURSE, Browser, fetch_and_submit, spawn, wait_for
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+PASSWORDS = {"alice": "alice-secret-42", "bob": "bob-secret-4242"}
+DB_PASSWORD = "pg secret/with:odd@chars#42"
+SUBMISSIONS_API = f"/services/{COURSE}/formgrader/api/submissions/{ASSIGNMENT}"
+
+
+@pytest.fixture(scope="module")
+def stack():
+    if not engine_available():
+        if os.environ.get("COURSEHUB_REQUIRE_DOCKER"):
+            pytest.fail(
+                "COURSEHUB_REQUIRE_DOCKER is set but no Docker engine answers `docker info`"
+            )
+        pytest.skip("no Docker engine reachable (set COURSEHUB_REQUIRE_DOCKER=1 to fail instead)")
+    hub = ComposeHub(
+        env={"COURSEHUB_DATABASE": "postgres", "COURSEHUB_DB_PASSWORD": DB_PASSWORD},
+        profiles=("postgres",),
+    )
+    try:
+        # Only the images this change touches are rebuilt; `up` builds the student image
+        # only when it is missing (test_compose.py builds everything with --build).
+        started = time.monotonic()
+        hub.run(*hub.compose, "build", "db", "hub")
+        print(f"compose build db hub: {time.monotonic() - started:.0f} s")
+        yield hub.up(build=False)
+    finally:
+        print("--- compose logs ---\n" + hub.logs())
+        hub.destroy()
+
+
+def psql(stack, database: str, sql: str) -> list[str]:
+    """Rows (one per line, columns joined by |) of ``sql``, as Postgres's own superuser."""
+    db = f"{stack.name}-db"
+    return stack.run(
+        "docker", "exec", "-u", "postgres", db, "psql", "-At", "-d", database, "-c", sql
+    ).stdout.splitlines()
+
+
+@pytest.fixture(scope="module")
+def students(stack):
+    roster = "username,first_name\nalice,Alice\nbob,Bob\n"
+    stack.hub_exec("sh", "-c", f"printf '{roster}' > /tmp/roster.csv")
+    stack.cli("students", "import", "/tmp/roster.csv")
+    browsers = {}
+    for name, password in PASSWORDS.items():
+        browser = Browser(stack)
+        browser.signup(name, password)
+        assert browser.login(name, password), f"{name} cannot log in"
+        browsers[name] = browser
+    return browsers
+
+
+@pytest.fixture(scope="module")
+def admin(stack):
+    browser = Browser(stack)
+    assert browser.login("admin", stack.admin_password), "the admin cannot log in"
+    # Through the hub's OAuth to the course's formgrader, as the instructor's browser goes.
+    page = f"/services/{COURSE}/formgrader"
+    wait_for(lambda: browser.get(page).status_code == 200, "the formgrader", timeout=120)
+    return browser
+
+
+def autograde_while_polling(stack, admin) -> dict:
+    """Run `coursehub autograde` and poll the formgrader's submissions API until it ends."""
+    result = {}
+    grading = threading.Thread(
+        target=lambda: result.update(proc=stack.cli("autograde", ASSIGNMENT, check=False))
+    )
+    polls, started = [], time.monotonic()
+    grading.start()
+    while grading.is_alive():
+        asked = time.monotonic()
+        response = admin.get(SUBMISSIONS_API)
+        polls.append((response.status_code, time.monotonic() - asked, response.text[:300]))
+        time.sleep(0.3)
+    grading.join()
+    seconds = time.monotonic() - started
+    final = admin.get(SUBMISSIONS_API)
+    slowest = max((p[1] for p in polls), default=0.0)
+    print(f"autograde: {seconds:.0f} s; {len(polls)} formgrader polls, slowest {slowest:.2f} s")
+    return {"proc": result["proc"], "polls": polls, "final": final}
+
+
+@pytest.fixture(scope="module")
+def graded(stack, students, admin):
+    for name, browser in students.items():
+        print(f"{name}'s container ready in {spawn(stack, browser, name):.0f} s")
+    stack.cli("release", ASSIGNMENT)
+    reference = nbformat.reads(
+        stack.hub_exec(
+            "cat", f"/srv/coursehub/courses/{COURSE}/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+        ).stdout,
+        as_version=4,
+    )
+    fetch_and_submit(students["alice"], "alice", answer=reference)
+    fetch_and_submit(students["bob"], "bob", answer=None)
+    stack.cli("collect", ASSIGNMENT)
+    total = sum(
+        c.metadata["nbgrader"].get("points", 0)
+        for c in reference.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    )
+    return {"total": total, **autograde_while_polling(stack, admin)}
+
+
+def exported_scores(stack) -> dict[str, float]:
+    stack.cli("export", "--output=/tmp/grades.csv")
+    rows = csv.DictReader(io.StringIO(stack.hub_exec("cat", "/tmp/grades.csv").stdout))
+    return {r["student_id"]: float(r["score"]) for r in rows if r["assignment"] == ASSIGNMENT}
+
+
+def test_grading_flow_scores_on_postgres(stack, graded):
+    total, out = graded["total"], graded["proc"].stdout
+    assert graded["proc"].returncode == 0, out + graded["proc"].stderr
+    assert f"alice: {total:g}/{total:g}" in out, out
+    assert f"bob: 0/{total:g}" in out, out
+    assert exported_scores(stack) == {"alice": total, "bob": 0.0}
+
+
+def test_formgrader_reads_while_autograde_writes(graded):
+    polls = graded["polls"]
+    assert len(polls) >= 5, f"autograde ended before the formgrader was polled: {polls}"
+    failed = [p for p in polls if p[0] != 200]
+    assert not failed, f"{len(failed)} of {len(polls)} formgrader reads failed: {failed[:3]}"
+    assert graded["final"].status_code == 200
+    scores = {s["student"]: (s["autograded"], s["score"]) for s in graded["final"].json()}
+    assert scores == {"alice": (True, graded["total"]), "bob": (True, 0.0)}, scores
+
+
+def test_users_and_grades_are_postgres_rows(stack, graded):
+    users = set(psql(stack, "jupyterhub", "SELECT name FROM users"))
+    assert {"admin", "alice", "bob"} <= users, users
+    per_student = psql(
+        stack,
+        f"gradebook_{COURSE}",
+        "SELECT sa.student_id, sum(g.auto_score) FROM submitted_assignment sa "
+        "JOIN assignment a ON a.id = sa.assignment_id "
+        "JOIN submitted_notebook sn ON sn.assignment_id = sa.id "
+        "JOIN grade g ON g.notebook_id = sn.id "
+        f"WHERE a.name = '{ASSIGNMENT}' GROUP BY sa.student_id ORDER BY 1",
+    )
+    assert per_student == [f"alice|{graded['total']:g}", "bob|0"], per_student
+    # Nothing fell back to SQLite, and the config that carries the password is private.
+    stray = stack.hub_exec(
+        "find", "/srv", "(", "-name", "jupyterhub.sqlite", "-o", "-name", "gradebook.db", ")"
+    ).stdout
+    assert stray == "", stray
+    config = f"/srv/coursehub/courses/{COURSE}/nbgrader_config.py"
+    assert stack.hub_exec("stat", "-c", "%a %U", config).stdout.split() == [
+        "600",
+        f"grader-{COURSE}",
+    ]
+    assert f"gradebook_{COURSE}" in stack.hub_exec("cat", config).stdout
+
+
+def test_students_cannot_reach_the_database(stack, graded):
+    probe = stack.exec_as(
+        "alice",
+        "python",
+        "-c",
+        f"import socket; socket.create_connection(('{stack.name}-db', 5432), timeout=5)",
+    )
+    assert probe.returncode != 0, "a student container reached the database"
+    assert "gaierror" in probe.stderr or "timed out" in probe.stderr, probe.stderr
+
+
+def test_bad_database_settings_stop_the_hub_with_one_line(stack):
+    base = ["docker", "exec", "-e", "COURSEHUB_DB_WAIT=3"]
+    for env, expected in (
+        ("COURSEHUB_DB_PASSWORD=wrong-password", "refused the password of 'coursehub'"),
+        ("COURSEHUB_DB_HOST=nowhere", "no database at nowhere:5432 after 3 s"),
+    ):
+        start = [*base, "-e", env, stack.hub_container, "python", "-m", "coursehub.supervise"]
+        proc = stack.run(*start, check=False)
+        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+        assert proc.returncode == 1, lines
+        assert expected in lines[-1] and "Traceback" not in proc.stderr, lines
+        assert len(lines) <= 2, lines  # the waiting line, then the reason
+
+
+def test_backup_and_hub_restart_keep_users_and_grades(stack, graded):
+    dump = stack.run("docker", "exec", "-u", "postgres", f"{stack.name}-db", "pg_dumpall").stdout
+    assert f"CREATE DATABASE gradebook_{COURSE}" in dump
+    started = time.monotonic()
+    stack.run(*stack.compose, "restart", "hub")
+    stack.wait_ready()
+    print(f"hub restart: {time.monotonic() - started:.0f} s")
+    names = {u["name"] for u in stack.api("GET", "/users").json()}
+    assert {"admin", "alice", "bob"} <= names, names
+    assert Browser(stack).login("alice", PASSWORDS["alice"]), "alice's sign-up was lost"
+    assert exported_scores(stack) == {"alice": graded["total"], "bob": 0.0}
