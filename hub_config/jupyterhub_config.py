@@ -6,17 +6,22 @@ from pathlib import Path
 # The concern modules and the coursehub package are importable from the repository root.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from coursehub.errors import CoursehubError  # noqa: E402
 from coursehub.settings import load_settings  # noqa: E402
 from coursehub.setup import prepare  # noqa: E402
 
-from hub_config import auth, courses, culling, hub, services, spawner  # noqa: E402
+from hub_config import auth, courses, culling, hub, proxy_headers, services, spawner  # noqa: E402
 
-settings = load_settings()
-prepare(settings)
+try:
+    settings = load_settings()
+    prepare(settings)
+except CoursehubError as exc:
+    # One line in the log (a bad setting, no database), not a traceback from the config loader.
+    sys.exit(f"coursehub: {exc}")
 
 c = get_config()  # noqa: F821
 # Several concerns add services and roles; they extend these lists.
 c.JupyterHub.services = []
 c.JupyterHub.load_roles = []
-for concern in (hub, auth, spawner, courses, services, culling):
+for concern in (hub, auth, spawner, courses, services, culling, proxy_headers):
     concern.configure(c, settings)

@@ -41,6 +41,10 @@ class ComposeHub:
         self.port = free_port_block(2)
         self.name = f"chtest{self.port}"
         self.url = f"http://127.0.0.1:{self.port}"
+        # The proxy's HTTPS port (COURSEHUB_TLS=own/acme; unused when off), and what requests
+        # verify its certificate against (a test's own CA bundle).
+        self.https_port = self.port + 1
+        self.verify: bool | str = True
         self.admin_password = admin_password
         self.compose = [*compose_command(), "-p", self.name]
         self.compose += [arg for profile in profiles for arg in ("--profile", profile)]
@@ -49,6 +53,7 @@ class ComposeHub:
             "COURSEHUB_NAME": self.name,
             "COURSEHUB_BIND": "127.0.0.1",
             "COURSEHUB_PORT": str(self.port),
+            "COURSEHUB_HTTPS_PORT": str(self.https_port),
             "COURSEHUB_ADMIN_PASSWORD": admin_password,
             "COURSEHUB_MEM_LIMIT": "3G",
             "COURSEHUB_CPU_LIMIT": "2",
@@ -86,7 +91,8 @@ class ComposeHub:
         print(f"hub ready {time.monotonic() - started:.0f} s after start")
 
     def api_ready(self) -> bool:
-        return requests.get(self.url + "/hub/api/", timeout=5).status_code == 200
+        answer = requests.get(self.url + "/hub/api/", timeout=5, verify=self.verify)
+        return answer.status_code == 200
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.run("docker", "exec", self.hub_container, "coursehub", *args, check=check)
@@ -99,7 +105,12 @@ class ComposeHub:
     def api(self, method: str, path: str, **kwargs):
         headers = {"Authorization": f"token {self.cli_token()}"}
         return requests.request(
-            method, f"{self.url}/hub/api{path}", headers=headers, timeout=30, **kwargs
+            method,
+            f"{self.url}/hub/api{path}",
+            headers=headers,
+            timeout=30,
+            verify=self.verify,
+            **kwargs,
         )
 
     def user_container(self, name: str) -> str:
@@ -122,6 +133,29 @@ class ComposeHub:
 
     def hub_exec(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.run("docker", "exec", self.hub_container, *cmd, check=check)
+
+    def export_grades(self) -> str:
+        """`coursehub export`'s CSV: what a backup and restore must keep to the byte."""
+        self.cli("export", "--output=/tmp/grades.csv")
+        return self.hub_exec("cat", "/tmp/grades.csv").stdout
+
+    def backup(self, archive) -> subprocess.CompletedProcess:
+        """The README's `compose exec -T hub coursehub backup - > FILE` (stderr as text)."""
+        with open(archive, "wb") as out:
+            made = subprocess.run(
+                [*self.compose, "exec", "-T", "hub", "coursehub", "backup", "-"],
+                stdout=out, stderr=subprocess.PIPE, env=self.env, cwd=REPO, timeout=600,
+            )  # fmt: skip
+        made.stderr = made.stderr.decode()
+        return made
+
+    def restore(self, archive, *args: str) -> subprocess.CompletedProcess:
+        """The README's `compose run --rm -T hub coursehub restore - < FILE`."""
+        with open(archive, "rb") as backup:
+            return subprocess.run(
+                [*self.compose, "run", "--rm", "-T", "hub", "coursehub", "restore", *args, "-"],
+                stdin=backup, capture_output=True, text=True, env=self.env, cwd=REPO, timeout=600,
+            )  # fmt: skip
 
     def volumes(self) -> list[str]:
         out = self.run("docker", "volume", "ls", "--format", "{{.Name}}").stdout.split()
@@ -148,7 +182,8 @@ class ComposeHub:
             self.run("docker", "rm", "-f", *names, check=False)
         if self.volumes():
             self.run("docker", "volume", "rm", *self.volumes(), check=False)
-        self.run("docker", "network", "rm", self.name, check=False)
+        # The private network and the hub-to-database one (made with or without the profile).
+        self.run("docker", "network", "rm", self.name, f"{self.name}-db", check=False)
 
 
 def inspect(obj: str) -> dict:
