@@ -1,20 +1,17 @@
 """Courses: nbgrader groups, RBAC roles, and one formgrader service per course."""
 
-import sys
 from pathlib import Path
 
-from coursehub.paths import account_path
 from coursehub.settings import Settings
-from coursehub.supervise import SUPERVISED, formgraders
+from coursehub.supervise import formgraders
 
 # The hub's own page templates: the home page links instructors to their formgraders.
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def configure(c, s: Settings) -> None:
-    singleuser = str(Path(sys.executable).with_name("jupyterhub-singleuser"))
     groups, roles, services = {}, [], []
-    supervised = formgraders(s) if s.get(SUPERVISED) == "1" else []
+    supervised = formgraders(s)
     for index, course_id in enumerate(s.courses):
         graders, students = f"formgrade-{course_id}", f"nbgrader-{course_id}"
         groups[graders] = {"users": sorted({s.admin_user, *s.instructors})}
@@ -42,29 +39,11 @@ def configure(c, s: Settings) -> None:
                 ],
             }
         )
-        if s.get(SUPERVISED) == "1":
-            # coursehub.supervise runs the formgrader: the hub only routes to it and never
-            # exits because it is slow to answer (the reasons are in that module).
-            fg = supervised[index]
-            services.append(
-                {"name": course_id, "url": fg.url, "api_token": fg.token, "oauth_no_confirm": True}
-            )
-            continue
-        # Run by JupyterHub itself (the docker image's CMD starts jupyterhub directly).
+        # coursehub.supervise runs the formgrader (local mode and the docker image alike): the
+        # hub only routes to it and never exits because it is slow to answer (see that module).
+        fg = supervised[index]
         services.append(
-            {
-                "name": course_id,
-                "url": f"http://127.0.0.1:{s.port + 10 + index}",
-                "command": [singleuser, "--ServerApp.root_dir=" + str(s.course_dir(course_id))],
-                "user": s.grader_user(course_id),
-                "cwd": str(s.course_dir(course_id)),
-                "environment": {
-                    "HOME": str(s.course_dir(course_id)),
-                    "JUPYTERHUB_DEFAULT_URL": "/lab",
-                    "PATH": account_path(),
-                },
-                "oauth_no_confirm": True,
-            }
+            {"name": course_id, "url": fg.url, "api_token": fg.token, "oauth_no_confirm": True}
         )
     # The formgrader opens in a tab of its own, never framed: see README, "For instructors".
     c.JupyterHub.template_paths = [str(TEMPLATES)]

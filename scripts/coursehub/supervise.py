@@ -1,11 +1,12 @@
 """Run JupyterHub and one formgrader per course; restart a formgrader that exits; stop all.
 
-Why formgraders are not JupyterHub-managed services: JupyterHub 5.5.4 (app.py
-``start_service``) gives a managed service a fixed 10 x 1 s to answer, not configurable, and
-then exits without stopping the proxy or the service it started; on a busy host that is a
-failed start (a restart loop in docker). Declared as external services (URL and token, no
-command) the hub only logs a warning while one is down and the proxy routes to it as soon
-as it answers, so this process starts them, restarts them, and cleans up after the hub.
+Why formgraders are not JupyterHub-managed services: JupyterHub (app.py ``start_service``)
+gives a managed service a deadline to answer (a fixed 10 s in 5.x, a per-service timeout in 6)
+and exits at start when one misses it, without stopping the proxy or the service it started;
+on a busy host that is a failed start (a restart loop in docker), and a formgrader that dies
+later is never restarted. Declared as external services (URL and token, no command) the hub
+only logs a warning while one is down and the proxy routes to it as soon as it answers, so
+this process starts them, restarts them, and cleans up after the hub.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from .settings import Settings
 from .setup import read_or_create_token
 
 HUB_CONFIG = REPO_ROOT / "hub_config" / "jupyterhub_config.py"
-# Set in the hub's environment: hub_config/courses.py then declares external services.
-SUPERVISED = "COURSEHUB_SUPERVISED"
 PR_SET_PDEATHSIG = 1
 
 
@@ -67,8 +66,16 @@ def formgrader_env(settings: Settings, fg: Formgrader) -> dict[str, str]:
     prefix = f"/services/{fg.course_id}/"
     scopes = json.dumps(["access:services", f"access:services!service={fg.course_id}"])
     keep = {k: os.environ[k] for k in ("LANG", "LC_ALL") if k in os.environ}
+    # Its grading engine picks the sandbox (docker or bwrap), GPUs and datasets from the
+    # deployment's settings, as `coursehub autograde` does; the admin's password stays out.
+    deployment = {
+        k: v
+        for k, v in settings.env.items()
+        if k.startswith("COURSEHUB_") and k != "COURSEHUB_ADMIN_PASSWORD"
+    }
     return {
         **keep,
+        **deployment,
         "HOME": str(fg.cwd),
         "USER": fg.user,
         "SHELL": "/bin/bash",
@@ -136,7 +143,10 @@ class Supervisor:
 
     def __init__(self, settings: Settings, hub_env: dict[str, str]):
         self.settings = settings
-        self.hub_env = {**hub_env, SUPERVISED: "1"}
+        # JupyterHub upgrades its database by running `alembic` from PATH (jupyterhub/dbutil.py):
+        # this venv's, also under sudo, whose PATH has no venv (the hub would exit at start).
+        path = os.pathsep.join([str(Path(sys.executable).parent), hub_env.get("PATH", os.defpath)])
+        self.hub_env = {**hub_env, "PATH": path}
         self.formgraders = formgraders(settings)
         self.procs: dict[str, subprocess.Popen] = {}
         self.backoff = {fg.course_id: 1.0 for fg in self.formgraders}
@@ -223,12 +233,17 @@ class Supervisor:
 
 
 def main() -> int:
-    """``python -m coursehub.supervise``: the hub as configured by the environment."""
+    """``python -m coursehub.supervise``: the docker image's command; settings from the env."""
+    from .errors import CoursehubError
     from .settings import load_settings
     from .setup import prepare
 
-    settings = load_settings()
-    prepare(settings)
+    try:
+        settings = load_settings()
+        prepare(settings)
+    except CoursehubError as exc:  # a bad setting, no database: one line, not a traceback
+        say(str(exc))
+        return 1
     return Supervisor(settings, dict(os.environ)).run()
 
 

@@ -45,7 +45,7 @@ def test_hub_starts_on_a_busy_host_and_restarts_its_formgrader(busy_cores):
     try:
         # One attempt: JupyterHub-managed services made this exit when the formgrader took
         # more than 10 s to answer, which it does on a loaded 2-core host.
-        hub.start(attempts=1, timeout=300)
+        hub.start(timeout=300)
         admin = Browser(hub)
         assert admin.login("admin", hub.admin_password), "the hub does not serve a login"
         wait_for(lambda: formgrader_answers(admin), "the formgrader", timeout=300)
@@ -72,7 +72,7 @@ def test_hub_that_fails_at_start_leaves_no_proxy_or_formgrader():
     blocker.listen()
     try:
         with pytest.raises(RuntimeError, match="hub exited with 1"):
-            hub.start(attempts=1)
+            hub.start()
         assert "Failed to bind hub" in hub.log_tail(400)
         assert hub.processes() == {}, "proxy or formgrader left running after a failed start"
     finally:
