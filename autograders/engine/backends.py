@@ -527,6 +527,14 @@ class DockerBackend(Backend):
                     f"the student image {self.image} is not built "
                     "(docker build -t IMAGE -f docker/student/Dockerfile .)"
                 )
+            if "permission denied" in err and os.geteuid() != 0:
+                # The formgrader runs as the course's grader, who never gets the socket: a
+                # Jupyter server that can reach Docker would be root on the host.
+                raise SandboxUnavailable(
+                    "this account may not start containers (only root in the hub container "
+                    "holds the Docker socket): autograde with "
+                    "`docker compose exec hub coursehub autograde ASSIGNMENT`"
+                )
             why = (err.splitlines() or ["unknown error"])[-1]
             raise SandboxUnavailable(f"the Docker engine is not reachable: {why}")
 

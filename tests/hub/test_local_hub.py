@@ -8,6 +8,7 @@ import subprocess
 
 import nbformat
 import pytest
+from browserkit import chromium
 from coursehub import content
 from hubkit import ASSIGNMENT, COURSE, Browser, fetch_and_submit, spawn
 
@@ -210,34 +211,6 @@ def test_malformed_roster_changes_nothing_on_a_running_hub(hub, graded, tmp_path
 
 LAB_MENU = "//div[contains(@class,'lm-MenuBar-itemLabel') and text()='{}']"
 LAB_MENU_ITEM = "//div[contains(@class,'lm-Menu-itemLabel') and text()='{}']"
-
-
-def chromium():
-    """Headless Debian Chromium driven by chromedriver (both from apt; bootstrap installs them)."""
-    import shutil
-    import tempfile
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.fail("chromium/chromedriver missing: run scripts/bootstrap as root")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,900",
-        f"--user-data-dir={tempfile.mkdtemp()}",
-    ):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
 
 def test_student_sees_released_assignment_in_jupyterlab_in_a_real_browser(hub, released, alice):
