@@ -14,7 +14,15 @@ def configure(c, s: Settings) -> None:
         {
             "name": "coursehub-cli",
             "services": ["coursehub-cli"],
-            "scopes": ["admin:users", "admin:groups", "admin:servers", "tokens", "list:users"],
+            # read:metrics: `coursehub doctor` reads the hub's Prometheus metrics.
+            "scopes": [
+                "admin:users",
+                "admin:groups",
+                "admin:servers",
+                "tokens",
+                "list:users",
+                "read:metrics",
+            ],
         },
         # nbgrader's JupyterHubAuthPlugin asks the hub which course groups the user is in.
         {

@@ -88,7 +88,7 @@ def cmd_build(settings: Settings, args) -> int:
 
 def kept_duedate(course, assignment_id: str) -> list[str]:
     """``nbgrader db assignment add`` clears the due date unless it is given again."""
-    if not course.gradebook.exists():
+    if not course.has_gradebook():
         return []
     try:
         due = course.duedate(assignment_id)
@@ -187,7 +187,7 @@ def cmd_extension(settings: Settings, args) -> int:
         extension_for(None, hours, args.until)  # exactly one of the two; hours > 0
     else:
         parse_due(args.until)
-    if not course.gradebook.exists():
+    if not course.has_gradebook():
         raise CoursehubError(f"unknown assignment {assignment_id!r}: not built in this course yet")
     extra = extension_for(course.duedate(assignment_id), hours, args.until)
     new_due = course.grant_extension(assignment_id, student, extra)
@@ -423,7 +423,7 @@ def cmd_export(settings: Settings, args) -> int:
     if args.format != "nbgrader":
         from .lms_export import export_text
 
-        text, rows = export_text(course.root, args.format, args.id)
+        text, rows = export_text(course.root, args.format, args.id, course.db_url)
         target.write_text(text)
         say(f"exported {rows} student row(s) in {args.format} layout to {target}")
         return 0
@@ -442,9 +442,9 @@ def cmd_report(settings: Settings, args) -> int:
 
     course = pick_course(settings, args.course)
     if args.assignment:
-        reports = [gather(course.root, args.assignment)]
+        reports = [gather(course.root, args.assignment, db_url=course.db_url)]
     else:
-        reports = gather_course(course.root)
+        reports = gather_course(course.root, course.db_url)
     out = Path(args.output).resolve() if args.output else course.root / "reports"
     if not out.parent.is_dir() or (out.exists() and not out.is_dir()):
         raise CoursehubError(f"cannot write reports into {out}: not a folder or no parent folder")
@@ -458,12 +458,45 @@ def cmd_report(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args) -> int:
+    from .backup import backup, human
+
+    m = backup(settings, args.dest, args.compress)
+    where = "stdout" if args.dest == "-" else Path(args.dest).resolve()
+    print(
+        f"coursehub: backed up {len(m['courses'])} course(s), {len(m['students'])} student(s), "
+        f"{len(m['homes'])} home(s), {human(m['sizes']['total'])} of files to {where}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_restore(settings: Settings, args) -> int:
+    from .restore import restore
+
+    m = restore(settings, args.src, force=args.force)
+    restart = (
+        "docker compose up -d" if settings.mode == "docker" else "sudo .venv/bin/coursehub local"
+    )
+    print(
+        f"coursehub: restored the {m['mode']} backup of {m['created']} ({', '.join(m['courses'])}; "
+        f"{len(m['students'])} student(s), {len(m['homes'])} home(s)) into {settings.data_dir}; "
+        f"start the hub now: {restart} (students' servers start at their next login)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_doctor(settings: Settings, args) -> int:
     from .doctor import checks
+    from .health import deployment_checks
 
-    results = checks(
-        args.image or settings.get("COURSEHUB_STUDENT_IMAGE", "coursehub/student:latest")
-    )
+    results = []
+    if args.only in (None, "host"):
+        image = args.image or settings.get("COURSEHUB_STUDENT_IMAGE", "coursehub/student:latest")
+        results += checks(image)
+    if args.only in (None, "deployment"):
+        results += deployment_checks(settings, course_for)
     for check in results:
         print(check.line(), flush=True)
     failed = [c for c in results if c.status == "FAIL"]
@@ -536,8 +569,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hours", metavar="N", help="hours after the assignment's due date")
     p.add_argument("--until", metavar="DATE", help="new due date, e.g. '2027-02-03 12:00 UTC'")
     add("status", cmd_status, "hub up?, running servers, last activity, GPU and disk per student")
-    p = add("doctor", cmd_doctor, "check this host: Docker, compose, NVIDIA runtime, driver, disk")
+    p = add(
+        "doctor",
+        cmd_doctor,
+        "check the host (Docker, compose, NVIDIA runtime, driver) and the running deployment "
+        "(hub, proxy, formgraders, metrics, databases, disk, TLS certificate)",
+    )
     p.add_argument("--image", help="student image to probe (default: the deployment's)")
+    p.add_argument("--only", choices=["host", "deployment"], help="run one half (default: both)")
     p = add("datasets", cmd_datasets, "fill the shared read-only datasets volume (full MNIST)")
     p.add_argument("action", choices=["fill-mnist"])
     p.add_argument(
@@ -564,6 +603,22 @@ def build_parser() -> argparse.ArgumentParser:
         "assignment", nargs="?", metavar="ASSIGNMENT", help="one assignment (default: all)"
     )
     p.add_argument("--output", help="folder to write into (default: <course root>/reports)")
+    text = "back up hub state, courses and gradebooks, exchange and homes into one tar"
+    p = sub.add_parser("backup", help=text, description=text)
+    p.set_defaults(func=cmd_backup)
+    p.add_argument(
+        "dest", metavar="DEST", help="archive file (.tar, .tar.gz, .tar.xz) or - (stdout)"
+    )
+    p.add_argument(
+        "--compress",
+        choices=("none", "gz", "xz"),
+        help="compression (default: from DEST's suffix; none for -)",
+    )
+    text = "restore a coursehub backup into this deployment (the hub stopped)"
+    p = sub.add_parser("restore", help=text, description=text)
+    p.set_defaults(func=cmd_restore)
+    p.add_argument("src", metavar="SRC", help="archive made by coursehub backup, or - (stdin)")
+    p.add_argument("--force", action="store_true", help="replace the state already there")
     return parser
 
 
