@@ -7,9 +7,11 @@ import os
 import shutil
 import subprocess
 import time
+from contextlib import contextmanager
 
+import pytest
 import requests
-from hubkit import REPO, free_port_block, wait_for
+from hubkit import REPO, Browser, free_port_block, wait_for
 
 
 def engine_available() -> bool:
@@ -17,6 +19,40 @@ def engine_available() -> bool:
         shutil.which("docker") is not None
         and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
     )
+
+
+def require_engine() -> None:
+    """Skip without a Docker engine, or fail when COURSEHUB_REQUIRE_DOCKER says there is one."""
+    if engine_available():
+        return
+    if os.environ.get("COURSEHUB_REQUIRE_DOCKER"):
+        pytest.fail("COURSEHUB_REQUIRE_DOCKER is set but no Docker engine answers `docker info`")
+    pytest.skip("no Docker engine reachable (set COURSEHUB_REQUIRE_DOCKER=1 to fail instead)")
+
+
+@contextmanager
+def deployed(hub: ComposeHub, build: bool = True):
+    """``hub`` up (built first); its compose logs printed and all of it removed afterwards."""
+    require_engine()
+    try:
+        yield hub.up(build=build)
+    finally:
+        print("--- compose logs ---\n" + hub.logs())
+        hub.destroy()
+
+
+def enrol_and_sign_up(stack: ComposeHub, passwords: dict[str, str]) -> dict[str, Browser]:
+    """Put the students on the roster, then each signs up and logs in; their browsers."""
+    roster = "username\n" + "".join(f"{name}\n" for name in passwords)
+    stack.hub_exec("sh", "-c", f"printf '{roster}' > /tmp/roster.csv")
+    stack.cli("students", "import", "/tmp/roster.csv")
+    browsers = {}
+    for name, password in passwords.items():
+        browser = Browser(stack)
+        browser.signup(name, password)
+        assert browser.login(name, password), f"{name} cannot log in"
+        browsers[name] = browser
+    return browsers
 
 
 def compose_command() -> list[str]:

@@ -205,8 +205,9 @@ def check_tls(s: Settings) -> Check:
     mode = s.get("COURSEHUB_TLS", "off")
     if mode == "off":
         return Check("TLS certificate", "SKIP", "COURSEHUB_TLS=off: plain HTTP")
-    server_name = s.get("COURSEHUB_DOMAIN", "localhost")
-    address = s.get("COURSEHUB_TLS_CHECK_ADDRESS", f"{server_name}:443")
+    # Compose passes unset knobs as empty strings.
+    server_name = s.get("COURSEHUB_DOMAIN") or "localhost"
+    address = s.get("COURSEHUB_TLS_CHECK_ADDRESS") or f"{server_name}:443"
     host, _, port = address.rpartition(":")
     try:
         days = certificate_days_left(host, int(port), server_name)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 
 import nbformat
@@ -22,7 +21,7 @@ from browserkit import (
     screenshot_folder,
     student_walk,
 )
-from composekit import ComposeHub, engine_available
+from composekit import ComposeHub, deployed, enrol_and_sign_up
 from coursehub import content
 from hubkit import ASSIGNMENT, COURSE, Browser, fetch_and_submit, spawn, wait_for
 
@@ -34,32 +33,13 @@ CAROL, CAROL_PASSWORD = "carol", "carol-secret-42"
 
 @pytest.fixture(scope="module")
 def stack():
-    if not engine_available():
-        if os.environ.get("COURSEHUB_REQUIRE_DOCKER"):
-            pytest.fail(
-                "COURSEHUB_REQUIRE_DOCKER is set but no Docker engine answers `docker info`"
-            )
-        pytest.skip("no Docker engine reachable (set COURSEHUB_REQUIRE_DOCKER=1 to fail instead)")
-    hub = ComposeHub()
-    try:
-        yield hub.up(build=True)
-    finally:
-        print("--- compose logs ---\n" + hub.logs())
-        hub.destroy()
+    with deployed(ComposeHub()) as hub:
+        yield hub
 
 
 @pytest.fixture(scope="module")
-def students(stack, tmp_path_factory):
-    roster = "username,first_name\nalice,Alice\nbob,Bob\n"
-    stack.hub_exec("sh", "-c", f"printf '{roster}' > /tmp/roster.csv")
-    stack.cli("students", "import", "/tmp/roster.csv")
-    browsers = {}
-    for name, password in PASSWORDS.items():
-        browser = Browser(stack)
-        browser.signup(name, password)
-        assert browser.login(name, password), f"{name} cannot log in"
-        browsers[name] = browser
-    return browsers
+def students(stack):
+    return enrol_and_sign_up(stack, PASSWORDS)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 import websocket
-from composekit import ComposeHub, engine_available, inspect
+from composekit import ComposeHub, deployed, enrol_and_sign_up, inspect
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -94,31 +94,17 @@ def pki(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def stack(pki):
-    if not engine_available():
-        if os.environ.get("COURSEHUB_REQUIRE_DOCKER"):
-            pytest.fail(
-                "COURSEHUB_REQUIRE_DOCKER is set but no Docker engine answers `docker info`"
-            )
-        pytest.skip("no Docker engine reachable (set COURSEHUB_REQUIRE_DOCKER=1 to fail instead)")
     tls = {"COURSEHUB_TLS": "own", "COURSEHUB_TLS_CERT": str(pki["cert"])}
     hub = ComposeHub(env={**tls, "COURSEHUB_TLS_KEY": str(pki["key"])})
     hub.url = f"https://localhost:{hub.https_port}"
     hub.verify = str(pki["ca"])
-    try:
-        yield hub.up(build=True)
-    finally:
-        print("--- compose logs ---\n" + hub.logs())
-        hub.destroy()
+    with deployed(hub):
+        yield hub
 
 
 @pytest.fixture(scope="module")
 def student(stack) -> Browser:
-    stack.hub_exec("sh", "-c", f"printf 'username\\n{STUDENT}\\n' > /tmp/roster.csv")
-    stack.cli("students", "import", "/tmp/roster.csv")
-    browser = Browser(stack)
-    browser.signup(STUDENT, PASSWORD)
-    assert browser.login(STUDENT, PASSWORD), f"{STUDENT} cannot log in over HTTPS"
-    return browser
+    return enrol_and_sign_up(stack, {STUDENT: PASSWORD})[STUDENT]
 
 
 @pytest.fixture(scope="module")
