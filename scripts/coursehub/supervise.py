@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from autograders.engine.broker import BROKER_ENV
+
 from .paths import REPO_ROOT, account_path, venv_bin
 from .settings import Settings
 from .setup import read_or_create_token
@@ -97,7 +99,37 @@ def formgrader_env(settings: Settings, fg: Formgrader) -> dict[str, str]:
         "JUPYTERHUB_USER": fg.user,
         "JUPYTERHUB_SERVER_NAME": "",
         "JUPYTERHUB_DEFAULT_URL": "/lab",
+        **({BROKER_ENV: broker_path(fg.course_id)} if settings.mode == "docker" else {}),
     }
+
+
+def broker_path(course_id: str) -> str:
+    """Docker mode: the Unix socket on which root runs sandboxes for this course's grader."""
+    return f"/run/coursehub/sandbox-{course_id}.sock"
+
+
+def start_brokers(settings: Settings, formgraders: list[Formgrader]) -> None:
+    """Docker mode: root starts the formgraders' grading sandboxes (engine/broker.py)."""
+    from autograders.engine import sandbox_execute as sx
+    from autograders.engine.broker import Broker
+
+    image = settings.get("COURSEHUB_STUDENT_IMAGE", sx.DEFAULT_IMAGE)
+
+    def settings_for(limits: dict) -> dict:
+        return {
+            "sandbox": "docker",
+            "image": image,
+            "limits": limits,
+            "gpus": sx.deployment_gpus("docker"),
+            "datasets": sx.resolve_datasets("auto", "docker"),
+        }
+
+    for fg in formgraders:
+        try:
+            gid = pwd.getpwnam(fg.user).pw_gid
+            Broker(broker_path(fg.course_id), gid, settings_for).start()
+        except (KeyError, OSError) as exc:
+            say(f"no sandbox broker for {fg.course_id} (its formgrader cannot autograde): {exc}")
 
 
 def _die_with_parent() -> None:
@@ -201,6 +233,8 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
         try:
+            if self.settings.mode == "docker" and os.geteuid() == 0:
+                start_brokers(self.settings, self.formgraders)
             for fg in self.formgraders:
                 self.start_formgrader(fg)
             jupyterhub = venv_bin("jupyterhub")

@@ -88,13 +88,11 @@ def carol(stack):
 
 
 def test_instructor_grades_in_the_browser_and_student_gets_403(stack, carol):
-    """The local-mode walk, except autograding: the page refuses it in one line and the CLI
-    grades (the formgrader's account never holds the Docker socket: that would be root)."""
     total = content.total_points(source_notebook(stack))
     driver = chromium()
     try:
         shots = screenshot_folder("formgrader-browser-docker")
-        points = instructor_walk(driver, stack, shots, COURSE, CAROL, total, page_grades=False)
+        points = instructor_walk(driver, stack, shots, COURSE, CAROL, total)
         assert_feedback_reached_student(carol, CAROL, COURSE, points, total)
         student_walk(driver, stack, shots, COURSE, CAROL, CAROL_PASSWORD)
     finally:
