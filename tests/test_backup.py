@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -168,6 +169,7 @@ def test_round_trip_restores_every_file_owner_mode_and_database(tmp_path, env):
         manifest = json.load(tar.extractfile("manifest.json"))
     assert manifest["courses"] == [COURSE] and manifest["homes"] == ["alice"]
     assert manifest["students"] == ["alice", "bob"] and manifest["mode"] == "local"
+    assert manifest["database"] == "sqlite" and manifest["databases"] == []
     assert manifest["sizes"]["homes"]["alice"] == len("my own notes\n") + len("hard to name\n")
     print(f"archive: {target.stat().st_size} bytes; manifest sizes {manifest['sizes']}")
 
@@ -272,18 +274,68 @@ def test_truncated_and_foreign_archives_are_refused_in_one_line(tmp_path, cli, a
     )
 
 
-def test_postgres_hub_database_is_refused_in_one_line(tmp_path, cli, monkeypatch):
+def test_postgres_without_its_db_container_is_refused_in_one_line(tmp_path, cli, monkeypatch):
     make_data(tmp_path)
     # Postgres is a docker-mode setting; the refusal comes before anything is read.
     monkeypatch.setenv("COURSEHUB_MODE", "docker")
+    monkeypatch.setenv("COURSEHUB_NAME", f"chunit{os.getpid()}")  # no such deployment
     monkeypatch.setenv("COURSEHUB_DATABASE", "postgres")
     monkeypatch.setenv("COURSEHUB_DB_PASSWORD", "unused-here")
+    expected = (
+        f"the database container chunit{os.getpid()}-db is not running: "
+        "start it: docker compose --profile postgres up -d db"
+        if shutil.which("docker")
+        else "the docker command is not installed here"
+    )
     status, err = cli("backup", str(tmp_path / "x.tar"))
     assert status == 1 and err.count("\n") == 1
-    assert err.strip().endswith("is not supported yet (SQLite only)")
+    assert err.strip().endswith(expected), err
     assert not (tmp_path / "x.tar").exists() and not (tmp_path / "x.tar.partial").exists()
     status, err = cli("restore", str(tmp_path / "x.tar"))
-    assert status == 1 and err.strip().endswith("is not supported yet (SQLite only)")
+    assert status == 1 and err.count("\n") == 1 and err.strip().endswith(expected), err
+
+
+def test_postgres_dump_member_names_take_only_coursehub_databases():
+    from coursehub.pgbackup import database_of, member_name, user_rows
+
+    for db in ("jupyterhub", f"gradebook_{COURSE}", "gradebook_py2"):
+        assert member_name(db) == f"databases/{db}.pgdump"
+        assert database_of(member_name(db)) == db
+    # An archive must never drop and replace the server's own databases, nor reach outside.
+    for hostile in (
+        "databases/postgres.pgdump",
+        "databases/template1.pgdump",
+        "databases/gradebook_.pgdump",
+        "databases/gradebook_X.pgdump",
+        'databases/gradebook_a"; DROP DATABASE postgres; --.pgdump',
+        "databases/../jupyterhub.pgdump",
+        "databases/sub/jupyterhub.pgdump",
+        "databases/jupyterhub.sql",
+        "hub/jupyterhub.pgdump",
+        "databases",
+    ):
+        assert database_of(hostile) is None, hostile
+    with pytest.raises(Exception, match="'postgres' is not a coursehub database"):
+        member_name("postgres")
+    assert user_rows(["admin|t", "alice|f", "bob|f", ""]) == (["alice", "bob"], ["admin"])
+
+
+def test_backup_of_another_database_kind_is_refused_in_one_line(tmp_path, cli):
+    """A Postgres backup into a SQLite deployment: the users would silently not be there."""
+    target = tmp_path / "pg.tar"
+    marker = {"format": 1, "coursehub_version": "x", "mode": "docker", "database": "postgres"}
+    with tarfile.open(target, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in (
+            ("coursehub-backup", json.dumps(marker).encode()),
+            ("databases/jupyterhub.pgdump", b"PGDMP not really"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    status, err = cli("restore", str(target))
+    assert status == 1 and err.count("\n") == 1, err
+    assert "this backup's hub database is postgres but this deployment has " in err
+    assert "COURSEHUB_DATABASE=sqlite: set it to postgres in .env" in err
 
 
 def test_entry_swapped_for_a_link_after_listing_is_never_read(tmp_path):

@@ -1,7 +1,8 @@
 """`coursehub backup` and `coursehub restore`: the whole deployment as one tar stream.
 
 Layout: ``coursehub-backup`` (format marker, first), ``hub/`` (database dumped, cookie
-secret, CLI token, GPU assignments), ``courses/<course>/`` (gradebooks dumped), ``exchange/``,
+secret, CLI token, GPU assignments), ``databases/<db>.pgdump`` (Postgres only: the hub's and
+each gradebook's pg_dump), ``courses/<course>/`` (SQLite gradebooks dumped), ``exchange/``,
 ``homes/<user>/`` and ``manifest.json`` (last: a truncated archive has none). Databases are
 dumped through their own consistent-copy mechanism while the hub runs; every tree goes
 through ``archive.pack``, which never follows a link. In docker mode the homes are volumes
@@ -27,6 +28,7 @@ from autograders.engine.progress import Progress
 
 from . import archive
 from .errors import CoursehubError
+from .pgbackup import Postgres, member_name
 from .roster import USERNAME
 from .settings import COURSE_ID, Settings
 
@@ -43,7 +45,7 @@ def say(line: str) -> None:
     print(f"coursehub: {line}", file=sys.stderr, flush=True)
 
 
-# --- databases: one dump function per kind, so that pg_dump can join ------------------
+# --- databases: SQLite files here, Postgres in the db service (pgbackup.py) -----------
 
 
 def dump_sqlite(source: Path, target: Path) -> None:
@@ -55,16 +57,15 @@ def dump_sqlite(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
-DUMPERS = {"sqlite": dump_sqlite}
+KINDS = ("sqlite", "postgres")
 
 
 def database_kind(settings: Settings) -> str:
-    """The hub database's kind, or one line saying backup cannot handle it yet."""
+    """The hub database's kind, or one line saying backup cannot handle it."""
     kind = getattr(settings, "database", "") or settings.get("COURSEHUB_DATABASE") or "sqlite"
-    if kind not in DUMPERS:
+    if kind not in KINDS:
         raise CoursehubError(
-            f"COURSEHUB_DATABASE={kind}: backup and restore of a {kind} hub database is not "
-            "supported yet (SQLite only)"
+            f"COURSEHUB_DATABASE={kind}: backup and restore handle {' and '.join(KINDS)} only"
         )
     return kind
 
@@ -158,11 +159,11 @@ def add_bytes(tar: tarfile.TarFile, name: str, data: bytes, like: os.stat_result
     tar.addfile(info, io.BytesIO(data))
 
 
-def add_dump(tar, kind: str, source: Path, name: str, tmp: Path) -> int:
-    """Dump ``source`` consistently and store the dump as ``name`` with the original's owner."""
+def add_dump(tar, source: Path, name: str, tmp: Path) -> int:
+    """Dump SQLite ``source`` consistently and store it as ``name`` with the original's owner."""
     dumped = tmp / "dump"
     dumped.unlink(missing_ok=True)
-    DUMPERS[kind](source, dumped)
+    dump_sqlite(source, dumped)
     data = dumped.read_bytes()
     add_bytes(tar, name, data, source.stat())
     return len(data)
@@ -171,6 +172,23 @@ def add_dump(tar, kind: str, source: Path, name: str, tmp: Path) -> int:
 def is_db_file(rel: str, base: str) -> bool:
     """The live database and its journals: stored as a dump instead."""
     return rel in (base, f"{base}-journal", f"{base}-wal", f"{base}-shm")
+
+
+def add_postgres(tar, pg: Postgres, databases: list[str], tmp: Path, bar: Progress) -> int:
+    """Each database's ``pg_dump -Fc`` as ``databases/<db>.pgdump``; bytes stored."""
+    bar.start("databases")
+    stored = 0
+    for database in databases:
+        dumped = tmp / "dump.pgdump"
+        size = pg.dump(database, dumped)
+        info = tarfile.TarInfo(member_name(database))
+        info.size, info.mode = size, 0o600
+        info.mtime = int(datetime.now(UTC).timestamp())
+        with open(dumped, "rb") as data:
+            tar.addfile(info, data)
+        stored += size
+    bar.item("databases", f"pg_dump of {', '.join(databases)}, {human(stored)}")
+    return stored
 
 
 def hub_users(db: Path) -> tuple[list[str], list[str]]:
@@ -185,12 +203,14 @@ def hub_users(db: Path) -> tuple[list[str], list[str]]:
 def backup(settings: Settings, dest: str, compress: str | None = None) -> dict:
     """Write the archive; the manifest it ends with."""
     kind = database_kind(settings)
+    pg = Postgres(settings) if kind == "postgres" else None
+    databases = pg.to_back_up() if pg is not None else []
+    if pg is None and not (settings.hub_dir / HUB_DB).is_file():
+        raise CoursehubError(f"nothing to back up: no hub database in {settings.hub_dir}")
     users_with_homes = homes(settings)
     courses = sorted(
         p.name for p in settings.course_root.glob("*") if p.is_dir() and COURSE_ID.match(p.name)
     )
-    if not (settings.hub_dir / HUB_DB).is_file():
-        raise CoursehubError(f"nothing to back up: no hub database in {settings.hub_dir}")
     for folder in (settings.course_root, settings.exchange_root):
         if not folder.is_dir():
             raise CoursehubError(
@@ -201,38 +221,48 @@ def backup(settings: Settings, dest: str, compress: str | None = None) -> dict:
         "format": FORMAT,
         "coursehub_version": version(),
         "mode": settings.mode,
+        "database": kind,
         "name": deployment_name(settings),
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "courses": courses,
         "homes": users_with_homes,
+        "databases": databases,
         "sizes": {},
     }
     sizes = manifest["sizes"]
+    steps = 3 + len(courses) + len(users_with_homes) + (pg is not None)  # marker step: hub
     try:
         with (
             tempfile.TemporaryDirectory(prefix="coursehub-backup-") as tmp,
             tarfile.open(fileobj=stream, mode=mode, format=tarfile.PAX_FORMAT) as tar,
-            Progress(stream=sys.stderr, expected=3 + len(courses) + len(users_with_homes)) as bar,
+            Progress(stream=sys.stderr, expected=steps) as bar,
         ):
-            marker = {k: manifest[k] for k in ("format", "coursehub_version", "mode", "created")}
+            keys = ("format", "coursehub_version", "mode", "database", "created")
+            marker = {k: manifest[k] for k in keys}
             add_bytes(tar, MARKER, json.dumps(marker).encode() + b"\n", None)
             bar.start("hub")
             stored = archive.pack(
                 tar, str(settings.hub_dir), "hub", bar.note,
                 lambda rel: is_db_file(rel, HUB_DB) or rel.endswith(".pid"), named=True,
             )  # fmt: skip
-            stored += add_dump(tar, kind, settings.hub_dir / HUB_DB, f"hub/{HUB_DB}", Path(tmp))
-            manifest["students"], manifest["admins"] = hub_users(Path(tmp) / "dump")
+            if pg is None:
+                stored += add_dump(tar, settings.hub_dir / HUB_DB, f"hub/{HUB_DB}", Path(tmp))
+                manifest["students"], manifest["admins"] = hub_users(Path(tmp) / "dump")
+            else:
+                manifest["students"], manifest["admins"] = pg.users()
             sizes["hub"] = stored
-            bar.item("hub", f"{kind} database dumped, {human(stored)}")
-            sizes["courses"] = pack_courses(tar, settings, courses, kind, Path(tmp), bar)
+            bar.item("hub", f"{'sqlite database dumped, ' if pg is None else ''}{human(stored)}")
+            if pg is not None:
+                sizes["databases"] = add_postgres(tar, pg, databases, Path(tmp), bar)
+            sizes["courses"] = pack_courses(tar, settings, courses, Path(tmp), bar)
             bar.start("exchange")
             sizes["exchange"] = archive.pack(
                 tar, str(settings.exchange_root), "exchange", bar.note, named=True
             )
             bar.item("exchange", human(sizes["exchange"]))
             sizes["homes"] = pack_homes(tar, settings, users_with_homes, bar)
-            sizes["total"] = sizes["hub"] + sizes["courses"] + sizes["exchange"]
+            sizes["total"] = sizes["hub"] + sizes.get("databases", 0) + sizes["courses"]
+            sizes["total"] += sizes["exchange"]
             sizes["total"] += sum(sizes["homes"].values())
             add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode(), None)
             bar.item("manifest", f"{human(sizes['total'])} of files in all")
@@ -249,7 +279,7 @@ def backup(settings: Settings, dest: str, compress: str | None = None) -> dict:
     return manifest
 
 
-def pack_courses(tar, settings: Settings, courses, kind, tmp: Path, bar: Progress) -> int:
+def pack_courses(tar, settings: Settings, courses, tmp: Path, bar: Progress) -> int:
     root = settings.course_root
     top = root.stat()
     info = archive.tarinfo("courses", top, tarfile.DIRTYPE, named=True)
@@ -264,10 +294,8 @@ def pack_courses(tar, settings: Settings, courses, kind, tmp: Path, bar: Progres
         )  # fmt: skip
         what = "no gradebook"
         if (folder / GRADEBOOK).is_file():
-            # nbgrader's gradebook is always SQLite, whatever the hub uses.
-            stored += add_dump(
-                tar, "sqlite", folder / GRADEBOOK, f"courses/{course}/{GRADEBOOK}", tmp
-            )
+            # A SQLite gradebook (with Postgres they are databases/gradebook_<course>).
+            stored += add_dump(tar, folder / GRADEBOOK, f"courses/{course}/{GRADEBOOK}", tmp)
             what = "gradebook dumped"
         total += stored
         bar.item(course, f"{what}, {human(stored)}")

@@ -31,10 +31,12 @@ from .backup import (
     say,
 )
 from .errors import CoursehubError
+from .pgbackup import SECTION as DATABASES
+from .pgbackup import Postgres, database_of
 from .roster import USERNAME
 from .settings import COURSE_ID, Settings
 
-SECTIONS = ("hub", "courses", "exchange", "homes")
+SECTIONS = ("hub", DATABASES, "courses", "exchange", "homes")
 
 
 def refuse_running_hub(settings: Settings) -> None:
@@ -56,9 +58,13 @@ def refuse_running_hub(settings: Settings) -> None:
             )
 
 
-def existing_state(settings: Settings) -> list[str]:
+def existing_state(settings: Settings, pg: Postgres | None) -> list[str]:
     """What a restore would replace, in words; empty for a fresh deployment."""
     found = []
+    # The db service makes an empty jupyterhub database at its first start: not state.
+    filled = pg.with_data() if pg is not None else []
+    if filled:
+        found.append(f"Postgres database(s) with tables: {', '.join(filled)}")
     if (settings.hub_dir / HUB_DB).exists():
         found.append("a hub database")
     books = list(settings.course_root.glob(f"*/{GRADEBOOK}"))
@@ -83,9 +89,12 @@ def open_source(src: str):
 
 def restore(settings: Settings, src: str, force: bool = False) -> dict:
     """Restore ``src`` (a path or ``-``); the archive's manifest."""
-    database_kind(settings)
+    kind = database_kind(settings)
     refuse_running_hub(settings)
-    found = existing_state(settings)
+    pg = Postgres(settings) if kind == "postgres" else None
+    if pg is not None:
+        pg.require_running()
+    found = existing_state(settings, pg)
     if found and not force:
         raise CoursehubError(
             f"{settings.data_dir} already holds a deployment ({', '.join(found)}): "
@@ -94,7 +103,7 @@ def restore(settings: Settings, src: str, force: bool = False) -> dict:
     stream = open_source(src)
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as tar:
-            return Restore(settings, tar, force).run()
+            return Restore(settings, tar, force, pg).run()
     except tarfile.TarError as exc:
         raise CoursehubError(f"{src} is not a readable tar archive: {exc}") from None
     finally:
@@ -105,8 +114,8 @@ def restore(settings: Settings, src: str, force: bool = False) -> dict:
 class Restore:
     """One pass over the archive: the data folder first, then (docker) each home volume."""
 
-    def __init__(self, settings: Settings, tar: tarfile.TarFile, force: bool):
-        self.settings, self.tar, self.force = settings, tar, force
+    def __init__(self, settings: Settings, tar: tarfile.TarFile, force: bool, pg: Postgres | None):
+        self.settings, self.tar, self.force, self.pg = settings, tar, force, pg
         self.members = iter(tar)
         self.manifest: dict | None = None
         self.held: tarfile.TarInfo | None = None
@@ -123,6 +132,13 @@ class Restore:
             raise CoursehubError(
                 f"backup format {marker.get('format')!r} is not the one this coursehub reads "
                 f"({FORMAT}); restore with coursehub {marker.get('coursehub_version', '?')}"
+            )
+        kind = marker.get("database", "sqlite")  # archives from before Postgres: SQLite
+        if kind != self.settings.database:
+            raise CoursehubError(
+                f"this backup's hub database is {kind} but this deployment has "
+                f"COURSEHUB_DATABASE={self.settings.database}: set it to {kind} in .env "
+                "(users and grades are not converted)"
             )
         self.prepare_folders()
         with Progress(stream=sys.stderr) as self.bar:
@@ -165,6 +181,9 @@ class Restore:
             if parts[0] not in SECTIONS:
                 say(f"not restored {archive.printable(member.name)}: not part of a backup")
                 continue
+            if parts[0] == DATABASES:
+                self.restore_database(member)
+                continue
             if parts[0] == "homes" and self.settings.mode == "docker":
                 if len(parts) == 1:
                     continue  # volumes, not a folder, in docker mode
@@ -179,6 +198,17 @@ class Restore:
                 if member.islnk():
                     member.linkname = rename(member.linkname, "homes", str(home))
             yield member
+
+    def restore_database(self, member: tarfile.TarInfo) -> None:
+        """One ``databases/<db>.pgdump`` through pg_restore into a new, empty ``<db>``."""
+        database = database_of(member.name) if member.isreg() else None
+        if database is None or self.pg is None:
+            if member.name != DATABASES:
+                say(f"not restored {archive.printable(member.name)}: not a coursehub database")
+            return
+        self.step(DATABASES)
+        self.pg.restore(database, self.tar.extractfile(member))
+        self.bar.note(f"{database}: restored")
 
     def grader_for(self, course: str, member: tarfile.TarInfo) -> None:
         """Grader accounts exist before their files land, so ownership follows their names."""

@@ -7,15 +7,13 @@ hub coursehub restore - < FILE` on the new, empty deployment of the same name, `
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tarfile
 import time
 
 import nbformat
 import pytest
-from composekit import ComposeHub, engine_available
-from hubkit import ASSIGNMENT, COURSE, REPO, Browser, fetch_and_submit, spawn
+from composekit import ComposeHub, deployed, enrol_and_sign_up
+from hubkit import ASSIGNMENT, COURSE, Browser, fetch_and_submit, spawn
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 PASSWORDS = {"alice": "alice-secret-42", "bob": "bob-secret-4242"}
@@ -24,18 +22,8 @@ HOME_FILE = "/home/jovyan/kept-by-backup.txt"
 
 @pytest.fixture(scope="module")
 def stack():
-    if not engine_available():
-        if os.environ.get("COURSEHUB_REQUIRE_DOCKER"):
-            pytest.fail(
-                "COURSEHUB_REQUIRE_DOCKER is set but no Docker engine answers `docker info`"
-            )
-        pytest.skip("no Docker engine reachable (set COURSEHUB_REQUIRE_DOCKER=1 to fail instead)")
-    hub = ComposeHub()
-    try:
-        yield hub.up(build=True)
-    finally:
-        print("--- compose logs ---\n" + hub.logs())
-        hub.destroy()
+    with deployed(ComposeHub()) as hub:
+        yield hub
 
 
 def timed(what: str, started: float) -> None:
@@ -45,14 +33,9 @@ def timed(what: str, started: float) -> None:
 @pytest.fixture(scope="module")
 def graded(stack):
     """A graded class: roster, release, alice submits the reference, bob the untouched one."""
-    stack.hub_exec("sh", "-c", "printf 'username\\nalice\\nbob\\n' > /tmp/roster.csv")
-    stack.cli("students", "import", "/tmp/roster.csv")
-    browsers = {}
-    for name, password in PASSWORDS.items():
-        browsers[name] = Browser(stack)
-        browsers[name].signup(name, password)
-        assert browsers[name].login(name, password), f"{name} cannot log in"
-        spawn(stack, browsers[name], name)
+    browsers = enrol_and_sign_up(stack, PASSWORDS)
+    for name, browser in browsers.items():
+        spawn(stack, browser, name)
     stack.cli("release", ASSIGNMENT)
     source = f"/srv/coursehub/courses/{COURSE}/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
     reference = nbformat.reads(stack.hub_exec("cat", source).stdout, as_version=4)
@@ -70,15 +53,10 @@ def graded(stack):
     )
     assert wrote.returncode == 0, wrote.stderr
     return {
-        "grades": export(stack),
+        "grades": stack.export_grades(),
         "uid": stack.uid_of("alice"),
         "volumes": stack.volumes(),
     }
-
-
-def export(stack: ComposeHub) -> str:
-    stack.cli("export", "--output=/tmp/grades.csv")
-    return stack.hub_exec("cat", "/tmp/grades.csv").stdout
 
 
 @pytest.fixture(scope="module")
@@ -86,18 +64,9 @@ def restored(stack, graded, tmp_path_factory):
     """Backup to a host file, destroy everything, restore into a fresh deployment."""
     archive = tmp_path_factory.mktemp("backup") / "class.tar"
     started = time.monotonic()
-    with open(archive, "wb") as out:
-        made = subprocess.run(
-            [*stack.compose, "exec", "-T", "hub", "coursehub", "backup", "-"],
-            stdout=out,
-            stderr=subprocess.PIPE,
-            text=False,
-            env=stack.env,
-            cwd=REPO,
-            timeout=600,
-        )
+    made = stack.backup(archive)
     timed(f"backup ({archive.stat().st_size} bytes)", started)
-    log = made.stderr.decode()
+    log = made.stderr
     assert made.returncode == 0, log
     # While the hub runs, restore refuses in one line and says how to do it instead.
     refused = stack.cli("restore", "-", check=False)
@@ -106,16 +75,7 @@ def restored(stack, graded, tmp_path_factory):
     stack.destroy()
     assert stack.volumes() == []
     started = time.monotonic()
-    with open(archive, "rb") as backup:
-        back = subprocess.run(
-            [*stack.compose, "run", "--rm", "-T", "hub", "coursehub", "restore", "-"],
-            stdin=backup,
-            capture_output=True,
-            text=True,
-            env=stack.env,
-            cwd=REPO,
-            timeout=600,
-        )
+    back = stack.restore(archive)
     timed("restore into the fresh deployment", started)
     assert back.returncode == 0, back.stdout + back.stderr
     assert "start the hub now: docker compose up -d" in back.stderr
@@ -141,7 +101,7 @@ def test_same_users_log_in_with_their_passwords(stack, restored):
 
 
 def test_grades_export_identically(stack, restored, graded):
-    assert export(stack) == graded["grades"]
+    assert stack.export_grades() == graded["grades"]
 
 
 def test_exchange_has_the_released_assignment(stack, restored):

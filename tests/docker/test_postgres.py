@@ -3,20 +3,23 @@
 One stack under a throwaway name with COURSEHUB_DATABASE=postgres: roster, release, two
 students submit, collect, autograde while the formgrader's API is polled, export; then
 the rows are looked up in Postgres itself and the hub is restarted. The password has
-characters that must be quoted in a database URL.
+characters that must be quoted in a database URL. Last, the README's backup and restore:
+`coursehub backup -` while the hub runs, the deployment destroyed, a fresh one of the same
+name with only the db service up, `coursehub restore -`, `up -d`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
+import json
+import tarfile
 import threading
 import time
 
 import nbformat
 import pytest
-from composekit import ComposeHub, engine_available
+from composekit import ComposeHub, deployed, enrol_and_sign_up
 from hubkit import ASSIGNMENT, COURSE, Browser, fetch_and_submit, spawn, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -27,26 +30,12 @@ SUBMISSIONS_API = f"/services/{COURSE}/formgrader/api/submissions/{ASSIGNMENT}"
 
 @pytest.fixture(scope="module")
 def stack():
-    if not engine_available():
-        if os.environ.get("COURSEHUB_REQUIRE_DOCKER"):
-            pytest.fail(
-                "COURSEHUB_REQUIRE_DOCKER is set but no Docker engine answers `docker info`"
-            )
-        pytest.skip("no Docker engine reachable (set COURSEHUB_REQUIRE_DOCKER=1 to fail instead)")
     hub = ComposeHub(
         env={"COURSEHUB_DATABASE": "postgres", "COURSEHUB_DB_PASSWORD": DB_PASSWORD},
         profiles=("postgres",),
     )
-    try:
-        # Only the images this change touches are rebuilt; `up` builds the student image
-        # only when it is missing (test_compose.py builds everything with --build).
-        started = time.monotonic()
-        hub.run(*hub.compose, "build", "db", "hub")
-        print(f"compose build db hub: {time.monotonic() - started:.0f} s")
-        yield hub.up(build=False)
-    finally:
-        print("--- compose logs ---\n" + hub.logs())
-        hub.destroy()
+    with deployed(hub):
+        yield hub
 
 
 def psql(stack, database: str, sql: str) -> list[str]:
@@ -59,16 +48,7 @@ def psql(stack, database: str, sql: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def students(stack):
-    roster = "username,first_name\nalice,Alice\nbob,Bob\n"
-    stack.hub_exec("sh", "-c", f"printf '{roster}' > /tmp/roster.csv")
-    stack.cli("students", "import", "/tmp/roster.csv")
-    browsers = {}
-    for name, password in PASSWORDS.items():
-        browser = Browser(stack)
-        browser.signup(name, password)
-        assert browser.login(name, password), f"{name} cannot log in"
-        browsers[name] = browser
-    return browsers
+    return enrol_and_sign_up(stack, PASSWORDS)
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +190,88 @@ def test_backup_and_hub_restart_keep_users_and_grades(stack, graded):
     assert {"admin", "alice", "bob"} <= names, names
     assert Browser(stack).login("alice", PASSWORDS["alice"]), "alice's sign-up was lost"
     assert exported_scores(stack) == {"alice": graded["total"], "bob": 0.0}
+
+
+# --- coursehub backup / restore on Postgres (the same stack, after the tests above) ------
+
+
+def error_lines(proc) -> list[str]:
+    """coursehub's own lines (compose may print its network and volume lines around them)."""
+    return [ln for ln in proc.stderr.splitlines() if ln.startswith("coursehub: error:")]
+
+
+@pytest.fixture(scope="module")
+def pg_restored(stack, graded, tmp_path_factory):
+    """Backup while the hub runs, destroy it all, restore into a fresh deployment, start it."""
+    users = "SELECT name, admin FROM users ORDER BY name"
+    before = {"grades": stack.export_grades(), "users": psql(stack, "jupyterhub", users)}
+    archive = tmp_path_factory.mktemp("pgbackup") / "class.tar"
+    started = time.monotonic()
+    made = stack.backup(archive)
+    size = archive.stat().st_size
+    print(f"backup while the hub runs: {time.monotonic() - started:.1f} s, {size} bytes")
+    assert made.returncode == 0, made.stderr
+    stack.destroy()
+    assert stack.volumes() == []
+    no_db = stack.restore(archive)
+    # As the README says, at once: restore waits for the new cluster's first start itself.
+    stack.run(*stack.compose, "up", "-d", "db")
+    started = time.monotonic()
+    back = stack.restore(archive)
+    print(
+        f"restore into the fresh deployment (db just started): {time.monotonic() - started:.1f} s"
+    )
+    assert back.returncode == 0, back.stdout + back.stderr
+    again = stack.restore(archive)
+    stack.up(build=False)
+    return {
+        "archive": archive,
+        "before": before,
+        "no_db": no_db,
+        "log": back.stderr,
+        "again": again,
+    }
+
+
+def test_backup_holds_each_database_dump_and_a_manifest(pg_restored, graded):
+    with tarfile.open(pg_restored["archive"]) as tar:
+        names = tar.getnames()
+        manifest = json.load(tar.extractfile("manifest.json"))
+        dump = tar.extractfile(f"databases/gradebook_{COURSE}.pgdump").read()
+    assert names[0] == "coursehub-backup" and names[-1] == "manifest.json"
+    assert "databases/jupyterhub.pgdump" in names
+    assert not any(n.endswith(("jupyterhub.sqlite", "gradebook.db")) for n in names), names
+    assert dump.startswith(b"PGDMP")  # pg_dump's custom format
+    assert manifest["database"] == "postgres" and manifest["students"] == ["alice", "bob"]
+    assert manifest["databases"] == ["jupyterhub", f"gradebook_{COURSE}"]
+    assert manifest["sizes"]["databases"] > 0
+    print(f"manifest sizes: {manifest['sizes']}")
+
+
+def test_restore_refuses_in_one_line_without_the_db_service_and_over_data(pg_restored):
+    no_db, again = pg_restored["no_db"], pg_restored["again"]
+    assert no_db.returncode == 1 and len(error_lines(no_db)) == 1, no_db.stderr
+    assert error_lines(no_db)[0].endswith("start it: docker compose --profile postgres up -d db")
+    # Once restored, the databases hold tables: a second restore needs --force.
+    assert again.returncode == 1 and len(error_lines(again)) == 1, again.stderr
+    line = error_lines(again)[0]
+    assert f"Postgres database(s) with tables: jupyterhub, gradebook_{COURSE}" in line, line
+    assert line.endswith("restore --force replaces it"), line
+
+
+def test_restored_users_log_in_and_grades_export_identically(stack, pg_restored):
+    assert "start the hub now: docker compose up -d" in pg_restored["log"]
+    for name, password in PASSWORDS.items():
+        assert Browser(stack).login(name, password), f"{name} cannot log in after restore"
+    assert not Browser(stack).login("alice", "wrong-password-1")
+    assert stack.export_grades() == pg_restored["before"]["grades"]
+
+
+def test_restored_users_are_rows_of_the_new_postgres(stack, pg_restored):
+    users = psql(stack, "jupyterhub", "SELECT name, admin FROM users ORDER BY name")
+    assert users == pg_restored["before"]["users"] and "alice|f" in users, users
+    owners = psql(
+        stack, f"gradebook_{COURSE}", "SELECT DISTINCT tableowner FROM pg_tables "
+        "WHERE schemaname = 'public'"
+    )  # fmt: skip
+    assert owners == ["coursehub"], owners  # the hub's role, not the superuser that restored
