@@ -7,7 +7,7 @@ from coursehub.settings import Settings
 
 def configure(c, s: Settings) -> None:
     c.JupyterHub.bind_url = f"http://{s.ip}:{s.port}"
-    c.JupyterHub.hub_bind_url = s.get("COURSEHUB_HUB_BIND_URL", f"http://127.0.0.1:{s.port + 1}")
+    c.JupyterHub.hub_bind_url = s.hub_bind_url
     if s.get("COURSEHUB_HUB_CONNECT_URL"):
         c.JupyterHub.hub_connect_url = s.get("COURSEHUB_HUB_CONNECT_URL")
     c.JupyterHub.db_url = hub_db_url(s)

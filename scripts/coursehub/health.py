@@ -15,7 +15,6 @@ import ssl
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse
 
 import requests
 
@@ -27,12 +26,6 @@ from .setup import cli_token_path
 MIN_FREE_GIB = 10
 CERT_WARN_DAYS = 14
 TIMEOUT = 10
-
-
-def hub_api_url(s: Settings) -> str:
-    """The hub's own API port (not through the proxy), reachable from where the hub runs."""
-    bind = urlparse(s.get("COURSEHUB_HUB_BIND_URL", f"http://127.0.0.1:{s.port + 1}"))
-    return f"http://127.0.0.1:{bind.port}/hub/api"
 
 
 def public_url(s: Settings) -> str:
@@ -49,7 +42,7 @@ def _reason(exc: Exception) -> str:
 
 
 def check_hub(s: Settings, token: str) -> Check:
-    url = hub_api_url(s)
+    url = s.hub_api_loopback
     try:
         version = requests.get(url + "/", timeout=TIMEOUT).json()["version"]
         users = requests.get(
@@ -88,7 +81,7 @@ def check_formgrader(s: Settings, course_id: str) -> Check:
 
 
 def check_metrics(s: Settings, token: str) -> Check:
-    url = hub_api_url(s).removesuffix("/api") + "/metrics"
+    url = s.hub_api_loopback.removesuffix("/api") + "/metrics"
     try:
         answer = requests.get(url, headers={"Authorization": f"token {token}"}, timeout=TIMEOUT)
     except requests.RequestException as exc:

@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from .errors import CoursehubError
 from .paths import REPO_ROOT
@@ -69,6 +70,16 @@ class Settings:
     @property
     def hub_dir(self) -> Path:
         return self.data_dir / "hub"
+
+    @property
+    def hub_bind_url(self) -> str:
+        """Where the hub's own API listens (the student containers' way in, in docker)."""
+        return self.get("COURSEHUB_HUB_BIND_URL", f"http://127.0.0.1:{self.port + 1}")
+
+    @property
+    def hub_api_loopback(self) -> str:
+        """The hub's API from beside it (formgraders, doctor): loopback even on 0.0.0.0."""
+        return f"http://127.0.0.1:{urlparse(self.hub_bind_url).port}/hub/api"
 
     def course_dir(self, course_id: str) -> Path:
         return self.course_root / course_id

@@ -21,7 +21,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from autograders.engine.broker import BROKER_ENV
 
@@ -64,7 +63,6 @@ def formgraders(settings: Settings) -> list[Formgrader]:
 
 def formgrader_env(settings: Settings, fg: Formgrader) -> dict[str, str]:
     """What JupyterHub's service spawner would set (jupyterhub/spawner.py ``get_env``)."""
-    hub_bind = settings.get("COURSEHUB_HUB_BIND_URL", f"http://127.0.0.1:{settings.port + 1}")
     prefix = f"/services/{fg.course_id}/"
     scopes = json.dumps(["access:services", f"access:services!service={fg.course_id}"])
     keep = {k: os.environ[k] for k in ("LANG", "LC_ALL") if k in os.environ}
@@ -86,7 +84,7 @@ def formgrader_env(settings: Settings, fg: Formgrader) -> dict[str, str]:
         "JUPYTERHUB_API_TOKEN": fg.token,
         "JUPYTERHUB_CLIENT_ID": f"service-{fg.course_id}",
         # The formgrader runs beside the hub: loopback even when the hub binds 0.0.0.0.
-        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{urlparse(hub_bind).port}/hub/api",
+        "JUPYTERHUB_API_URL": settings.hub_api_loopback,
         "JUPYTERHUB_BASE_URL": "/",
         "JUPYTERHUB_HOST": "",
         "JUPYTERHUB_SERVICE_PREFIX": prefix,
