@@ -137,7 +137,7 @@ def instructor_walk(driver, hub, shots, course: str, student: str, total: float)
         )
         assert kind == "success-modal", text
         # The formgrader grades through SandboxExecute, as `coursehub autograde` does (in
-        # docker mode root starts the container for it: autograders/engine/broker.py).
+        # docker mode root starts the container for it: scripts/coursehub/grading/broker.py).
         assert re.search(rf"Executing {student}/{ASSIGNMENT} in a \w+ sandbox", text), text
         driver.get(f"{hub.url}{formgrader}/manage_submissions/{ASSIGNMENT}")
         score = find(driver, submission + "/td[contains(@class,'score')]").text

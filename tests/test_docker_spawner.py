@@ -6,8 +6,8 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
+from coursehub.hub.spawners import DockerCourseSpawner
 from coursehub.settings import load_settings
-from coursehub.spawners import DockerCourseSpawner
 from docker.types import HostConfig
 from jupyterhub.spawner import Spawner
 from traitlets.config import Config

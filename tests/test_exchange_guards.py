@@ -65,7 +65,7 @@ def fetch_feedback(tmp_path, plant) -> subprocess.CompletedProcess:
         f"--CourseDirectory.root={home}",
         f"--Exchange.assignment_dir={home}",
         "--CourseDirectory.student_id=alice",
-        "--ExchangeFactory.fetch_feedback=coursehub.exchange.PrivateExchangeFetchFeedback",
+        "--ExchangeFactory.fetch_feedback=coursehub_student.exchange.PrivateExchangeFetchFeedback",
     ]
     cmd = [sys.executable, "-m", "nbgrader", "fetch_feedback", ASSIGNMENT, f"--course={COURSE}"]
     return subprocess.run([*cmd, *config], capture_output=True, text=True, cwd=home)

@@ -1,1 +1,6 @@
-"""coursehub: the admin/instructor command line and the hub-side logic it shares with hub_config."""
+"""coursehub's trusted code: settings and course logic, the hub's plugins (hub/), the
+grading engine (grading/) and the admin/instructor command line (cli/).
+
+Nothing here is installed into a student image; only grading/payload/ is shipped into a
+grading sandbox.
+"""

@@ -21,7 +21,7 @@ import sys
 import tarfile
 from collections.abc import Callable, Iterator
 
-from autograders.engine.admission import printable
+from coursehub.grading.admission import printable
 
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # tarfile only falls back to the numeric id when the name is unknown here: ownership by

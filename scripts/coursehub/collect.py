@@ -6,7 +6,7 @@ A student writes the inbound folder directly, so two guards run before anything 
 * ownership: a submission must be owned by the uid of the student it claims to be from
   (nbgrader only logs a warning and collects it anyway); a forged one, or an entry that
   is not a real folder (a link), is moved aside whole;
-* admission (``autograders.engine.admission``): nbgrader's copy is replaced by one that
+* admission (``coursehub.grading.admission``): nbgrader's copy is replaced by one that
   admits only regular files and folders, never follows a link, and moves what it refuses
   to quarantine with a reason per file; the rest of that submission is still collected.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 
-from autograders.engine import admission
+from coursehub.grading import admission
 
 from .accounts import student_uid
 from .database import hub_rows

@@ -36,13 +36,14 @@ c.ExchangeCollect.check_owner = False
 c.ExchangeFactory.collect = "coursehub.collect.SafeExchangeCollect"
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
 # Autograding (CLI and formgrader) runs student code only in a throwaway sandbox:
-# autograders/engine/nbgrader_config.py swaps nbgrader's Execute for SandboxExecute.
+# scripts/coursehub/grading/nbgrader_config.py swaps nbgrader's Execute for SandboxExecute.
 # Fail closed: if that fragment does not load, autograde refuses to run at all.
 try:
     import importlib.util as _util, os as _os
 
-    _engine = _os.path.join(_util.find_spec("autograders").submodule_search_locations[0], "engine")
-    load_subconfig(_os.path.join(_engine, "nbgrader_config.py"))  # noqa: F821
+    # find_spec of the top package only: nothing of coursehub is imported to find the file.
+    _grading = _os.path.join(_util.find_spec("coursehub").submodule_search_locations[0], "grading")
+    load_subconfig(_os.path.join(_grading, "nbgrader_config.py"))  # noqa: F821
 except Exception:
     pass
 if "SandboxExecute" not in repr(c.Autograde.get("autograde_preprocessors")):
@@ -101,7 +102,7 @@ class Course:
             path.chmod(0o600)
         path.write_text(text)
 
-    def nbgrader(
+    def run_nbgrader(
         self,
         *args: str,
         check: bool = True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Unicode, default
 
 from .errors import CoursehubError
+from .settings import load_settings
 
 POLICY_SETTING = "COURSEHUB_LATE_POLICY"
 POLICY_FORMS = "none, per-hour:P, per-day:P (P = percent of the max score), zero-after:HOURS"
@@ -123,14 +123,7 @@ class LatePolicyPlugin(LateSubmissionPlugin):
         # The CLI hands its resolved policy down in the environment; the formgrader reads
         # the deployment's settings (.env) as the engine does for GPUs.
         course_id = self.config.CourseDirectory.get("course_id", "") or ""
-        env = dict(os.environ)
-        try:
-            from .settings import load_settings
-
-            env = load_settings().env  # the environment over .env
-        except Exception:  # no readable deployment settings: the environment alone
-            pass
-        return policy_text(env, course_id)
+        return policy_text(load_settings().env, course_id)  # the environment over .env
 
     def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float):
         policy = parse_policy(self.policy)

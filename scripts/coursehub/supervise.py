@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograders.engine.broker import BROKER_ENV
+from coursehub.grading.broker import BROKER_ENV
 
 from .paths import REPO_ROOT, account_path, venv_bin
 from .settings import Settings
@@ -107,11 +107,11 @@ def broker_path(course_id: str) -> str:
 
 
 def start_brokers(settings: Settings, formgraders: list[Formgrader]) -> None:
-    """Docker mode: root starts the formgraders' grading sandboxes (engine/broker.py)."""
-    from autograders.engine import sandbox_execute as sx
-    from autograders.engine.broker import Broker
+    """Docker mode: root starts the formgraders' grading sandboxes (grading/broker.py)."""
+    from coursehub.grading import sandbox_execute as sx
+    from coursehub.grading.broker import Broker
 
-    image = settings.get("COURSEHUB_STUDENT_IMAGE", sx.DEFAULT_IMAGE)
+    image = settings.student_image
 
     def settings_for(limits: dict) -> dict:
         return {
@@ -122,10 +122,13 @@ def start_brokers(settings: Settings, formgraders: list[Formgrader]) -> None:
             "datasets": sx.resolve_datasets("auto", "docker"),
         }
 
+    def run_sandbox(nb: dict, files_dir: str, limits: dict) -> dict:
+        return sx.execute(nb, files_dir, settings_for(limits))
+
     for fg in formgraders:
         try:
             gid = pwd.getpwnam(fg.user).pw_gid
-            Broker(broker_path(fg.course_id), gid, settings_for).start()
+            Broker(broker_path(fg.course_id), gid, run_sandbox).start()
         except (KeyError, OSError) as exc:
             say(f"no sandbox broker for {fg.course_id} (its formgrader cannot autograde): {exc}")
 

@@ -11,6 +11,7 @@ missing engine is a failure (CI sets it so that these tests cannot silently vani
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -197,11 +198,11 @@ def test_student_singleuser_server_is_installed(student_image):
 
 def test_student_has_the_singleuser_config_the_hub_points_to(student_image):
     # hub_config/spawner.py sets JUPYTER_CONFIG_PATH=/opt/coursehub/jupyter-config; its
-    # nbgrader_config.py uses coursehub.exchange, so the package must be importable too.
+    # nbgrader_config.py uses coursehub_student.exchange, so the package must be importable too.
     code = (
         "from jupyter_core.paths import jupyter_config_path; "
         "assert jupyter_config_path()[0] == '/opt/coursehub/jupyter-config'; "
-        "import coursehub.exchange; print('ok')"
+        "import coursehub_student.exchange; print('ok')"
     )
     out = ok(
         run(
@@ -213,6 +214,33 @@ def test_student_has_the_singleuser_config_the_hub_points_to(student_image):
         )
     )
     assert out == "ok"
+
+
+def test_student_image_carries_the_checks_and_exchange_plugin_but_no_trusted_code(student_image):
+    # Students and sandboxes get what test cells import (autograders) and the exchange
+    # plugin; the hub, CLI and grading engine (the coursehub package) stay off the image.
+    code = (
+        "import importlib.util, json, subprocess, sys; "
+        "import autograders, coursehub_student.exchange; "
+        "dists = json.loads(subprocess.run([sys.executable, '-m', 'pip', 'list', '--format',"
+        " 'json'], capture_output=True, text=True, check=True).stdout); "
+        "print(json.dumps({'dists': sorted(d['name'].lower() for d in dists), "
+        "'coursehub': importlib.util.find_spec('coursehub') is not None}))"
+    )
+    found = json.loads(ok(run(student_image, "python", "-c", code)).splitlines()[-1])
+    assert "coursehub" not in found["dists"]
+    assert found["coursehub"] is False
+    engine_files = ok(
+        run(
+            student_image,
+            "sh",
+            "-c",
+            "find / -xdev \\( -name sandbox_execute.py -o -name broker.py -o -name executor.py"
+            " -o -name spawners.py -o -name authenticator.py -o -name 'coursehub*.dist-info' \\)"
+            " -path '*coursehub*' 2>/dev/null; true",
+        )
+    )
+    assert engine_files == ""
 
 
 def test_student_records_the_torch_flavour(student_image):

@@ -5,22 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from coursehub.grading import broker, sandbox_execute
+from coursehub.grading.backends import Limits, RunResult
 from enginekit import require_bwrap
-
-from autograders.engine import broker
-from autograders.engine.backends import Limits, RunResult
+from nbfactory import code_cell, notebook
 
 LIMITS = Limits(cell_timeout=60, wall_timeout=120, probe=False).__dict__
-
-
-def notebook(source: str) -> dict:
-    cell = {"cell_type": "code", "source": source, "metadata": {}, "outputs": []}
-    return {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-        "cells": [cell],
-    }
 
 
 @pytest.fixture
@@ -33,7 +23,11 @@ def running(tmp_path):
         return {"sandbox": "bwrap", "image": "", "limits": limits, "gpus": "", "datasets": ""}
 
     path = str(tmp_path / "run" / "sandbox.sock")
-    server = broker.Broker(path, os.getgid(), settings_for).start()
+
+    def run_sandbox(nb, files_dir, limits):
+        return sandbox_execute.execute(nb, files_dir, settings_for(limits))
+
+    server = broker.Broker(path, os.getgid(), run_sandbox).start()
     yield path, seen
     server.shutdown()
     server.server_close()
@@ -52,7 +46,7 @@ def test_notebook_and_its_files_run_in_the_sandbox_root_chose(running, tmp_path)
     (files / "data").mkdir(parents=True)
     (files / "data" / "numbers.txt").write_text("6 7")
     source = "a, b = map(int, open('data/numbers.txt').read().split()); print(a * b)"
-    record = broker.request(path, notebook(source), str(files), LIMITS)
+    record = broker.request(path, notebook(code_cell(source)), str(files), LIMITS)
     result = RunResult.from_json(record["result"])
     assert not result.infra_error, result.stderr_tail
     assert result.backend == "bwrap" and seen == [LIMITS]
@@ -62,7 +56,7 @@ def test_notebook_and_its_files_run_in_the_sandbox_root_chose(running, tmp_path)
 
 def test_a_file_name_leaving_the_submission_is_refused(running):
     path, seen = running
-    message = {"nb": notebook("1"), "files": [["../escape.txt", ""]], "limits": LIMITS}
+    message = {"nb": notebook(code_cell("1")), "files": [["../escape.txt", ""]], "limits": LIMITS}
     with pytest.raises(broker.BrokerError, match="is not inside the submission"):
         _raw_request(path, message)
     assert seen == []
@@ -70,7 +64,11 @@ def test_a_file_name_leaving_the_submission_is_refused(running):
 
 def test_unknown_limits_are_refused(running):
     path, seen = running
-    message = {"nb": notebook("1"), "files": [], "limits": {**LIMITS, "privileged": True}}
+    message = {
+        "nb": notebook(code_cell("1")),
+        "files": [],
+        "limits": {**LIMITS, "privileged": True},
+    }
     with pytest.raises(broker.BrokerError, match="privileged"):
         _raw_request(path, message)
     assert seen == []
@@ -78,7 +76,7 @@ def test_unknown_limits_are_refused(running):
 
 def test_no_broker_is_one_clear_error(tmp_path):
     with pytest.raises(broker.BrokerError, match="did not answer"):
-        broker.request(str(tmp_path / "none.sock"), notebook("1"), None, LIMITS)
+        broker.request(str(tmp_path / "none.sock"), notebook(code_cell("1")), None, LIMITS)
 
 
 def _raw_request(path: str, message: dict) -> dict:

@@ -7,50 +7,24 @@ import shutil
 
 import pytest
 from coursehub.course import Course
-
-from autograders.engine import backends, run_notebook, sandbox_execute
-from autograders.engine.backends import (
+from coursehub.grading import assemble, backends, sandbox_execute
+from coursehub.grading.backends import (
     BwrapBackend,
     DockerBackend,
     Limits,
     RunResult,
     SandboxUnavailable,
 )
+from coursehub.grading.payload import messages
+from nbfactory import locked_cell, notebook, solution_cell, test_cell
 
-
-def cell(source, grade_id=None, grade=False, solution=False, locked=False, points=None):
-    meta = {}
-    if grade_id:
-        meta["nbgrader"] = {
-            "grade": grade,
-            "grade_id": grade_id,
-            "locked": locked,
-            "solution": solution,
-            "schema_version": 3,
-        }
-        if points:
-            meta["nbgrader"]["points"] = points
-    return {
-        "cell_type": "code",
-        "source": source,
-        "metadata": meta,
-        "outputs": [],
-        "execution_count": None,
-    }
-
-
-NB = {
-    "nbformat": 4,
-    "nbformat_minor": 5,
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-    "cells": [
-        cell("import torch", "imports", locked=True),
-        cell("def f(): return 1", "f", solution=True),
-        cell("assert f() == 1", "test_f", grade=True, locked=True, points=1),
-        cell("def g(): return 2", "g", solution=True),
-        cell("assert g() == 2", "test_g", grade=True, locked=True, points=1),
-    ],
-}
+NB = notebook(
+    locked_cell("import torch", "imports"),
+    solution_cell("def f(): return 1", "f"),
+    test_cell("assert f() == 1", "test_f", points=1),
+    solution_cell("def g(): return 2", "g"),
+    test_cell("assert g() == 2", "test_g", points=1),
+)
 
 
 def done(i, outputs=()):
@@ -66,7 +40,7 @@ def test_assemble_keeps_outputs_of_finished_cells_and_the_trusted_sources():
     events = [{"ev": "start", "cell": i} for i in range(5)]
     events = [e for i in range(5) for e in ({"ev": "start", "cell": i}, done(i, [hello]))]
     events.append({"ev": "end", "exec_seconds": 1.5})
-    nb, summary = run_notebook.assemble(NB, events)
+    nb, summary = assemble.assemble(NB, events)
     assert summary["status"] == "ok" and summary["exec_seconds"] == 1.5
     assert all(c["outputs"] == [hello] for c in nb["cells"])
     assert [c["source"] for c in nb["cells"]] == [c["source"] for c in NB["cells"]]
@@ -75,7 +49,7 @@ def test_assemble_keeps_outputs_of_finished_cells_and_the_trusted_sources():
 def test_assemble_drops_malformed_outputs():
     bogus = [{"output_type": "stream", "name": "stdout", "text": "ok"}, {"output_type": "x"}, 7]
     events = [{"ev": "start", "cell": 0}, done(0, bogus), {"ev": "end"}]
-    nb, _ = run_notebook.assemble(NB, events)
+    nb, _ = assemble.assemble(NB, events)
     assert nb["cells"][0]["outputs"] == bogus[:1]
 
 
@@ -86,7 +60,7 @@ def test_kernel_death_fails_the_running_cell_and_every_test_that_did_not_run():
         {"ev": "start", "cell": 1},
         {"ev": "stop", "cell": 1, "reason": "died", "detail": "the kernel died (exit 0)"},
     ]
-    nb, summary = run_notebook.assemble(NB, events)
+    nb, summary = assemble.assemble(NB, events)
     assert summary["status"] == "died"
     assert "the kernel died" in errors(nb, 1)[0]["evalue"]
     for test in (2, 4):
@@ -95,7 +69,7 @@ def test_kernel_death_fails_the_running_cell_and_every_test_that_did_not_run():
 
 
 def test_sandbox_killed_before_any_cell_fails_every_test():
-    nb, summary = run_notebook.assemble(NB, [], {"failure": {"reason": "timeout"}, "limit": "9 s"})
+    nb, summary = assemble.assemble(NB, [], {"failure": {"reason": "timeout"}, "limit": "9 s"})
     assert summary["status"] == "timeout"
     assert "time limit of 9 s exceeded" in errors(nb, 2)[0]["evalue"]
     assert errors(nb, 4)
@@ -105,7 +79,7 @@ def test_tampering_fails_the_tests_from_where_it_was_found():
     events = [e for i in range(5) for e in ({"ev": "start", "cell": i}, done(i))]
     events.insert(6, {"ev": "tamper", "cell": 4, "what": ["torch.allclose was replaced"]})
     events.append({"ev": "end"})
-    nb, summary = run_notebook.assemble(NB, events)
+    nb, summary = assemble.assemble(NB, events)
     assert not errors(nb, 2)
     (err,) = errors(nb, 4)
     assert err["ename"] == "GraderTampering" and "torch.allclose" in err["evalue"]
@@ -117,7 +91,7 @@ def test_nbgrader_scores_assembled_failures_zero():
     from nbgrader.utils import determine_grade
 
     events = [{"ev": "start", "cell": 0}, {"ev": "stop", "cell": 0, "reason": "oom"}]
-    nb, _ = run_notebook.assemble(NB, events, {"memory": "2 GiB"})
+    nb, _ = assemble.assemble(NB, events, {"memory": "2 GiB"})
     node = from_dict(nb)
     assert determine_grade(node.cells[2]) == (0, 1.0)
     assert determine_grade(node.cells[4]) == (0, 1.0)
@@ -125,7 +99,7 @@ def test_nbgrader_scores_assembled_failures_zero():
 
 def test_instructor_imports_are_found():
     src = "import torch\nimport numpy as np\nfrom autograders import check_tensor as ct, forbid"
-    assert run_notebook.instructor_imports(src) == [
+    assert messages.instructor_imports(src) == [
         ["torch", "torch", None],
         ["np", "numpy", None],
         ["ct", "autograders", "check_tensor"],
@@ -189,7 +163,7 @@ def test_cli_refuses_in_one_line_without_a_sandbox(monkeypatch, tmp_path, capsys
     course = Course("pytorch101", tmp_path / "course", tmp_path / "exchange")
     course.write_config()
     (course.root / "source" / "01_tensors").mkdir(parents=True)
-    monkeypatch.setattr(cli, "pick_course", lambda settings, course_id: course)
+    monkeypatch.setattr(cli.common, "pick_course", lambda settings, course_id: course)
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
     args = argparse.Namespace(
         course=None, assignment="01_tensors", student=None, jobs=None, sandbox=None, force=False
@@ -282,7 +256,7 @@ def test_infra_failures_are_told_apart_from_the_students():
 def test_oversized_submission_is_refused_without_starting_a_sandbox(tmp_path, monkeypatch):
     (tmp_path / "weights.bin").write_bytes(b"\0" * 4096)
     monkeypatch.setattr(BwrapBackend, "command", lambda self, name: ["false-not-started"])
-    result = BwrapBackend(Limits(tmp_size=4096)).run(NB, tmp_path)
+    result = BwrapBackend(Limits(tmp_size=4096)).execute_notebook(NB, tmp_path)
     assert "exceed" in result.refused and not result.infra_error and not result.events
     assert result.failure(Limits())["reason"] == "refused"
 
@@ -324,7 +298,7 @@ FileNotFoundError: [Errno 2] No such file or directory: 'leak.txt'
 
 
 def test_nbgrader_errors_name_each_student_and_their_exception():
-    from autograders.engine.parallel import nbgrader_errors
+    from coursehub.grading.outcomes import nbgrader_errors
 
     errors = nbgrader_errors(NBGRADER_STDERR)
     assert errors["bob"].startswith("FileNotFoundError: [Errno 2]")
@@ -336,7 +310,7 @@ RESULTS = [("alice", "ok"), ("bob", "ok"), ("dan", "infra")]
 
 
 def test_summary_counts_every_ungraded_submission_under_its_own_heading():
-    from autograders.engine.parallel import Outcome, Summary
+    from coursehub.grading.outcomes import Outcome, Summary
 
     summary = Summary(
         outcomes=[

@@ -9,9 +9,9 @@ from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from traitlets import Dict, Float, Integer, Unicode
 from traitlets.config import Configurable
 
-from . import gpus
-from .accounts import ensure_system_user, student_uid
-from .paths import account_path
+from .. import gpus
+from ..accounts import ensure_system_user, student_uid
+from ..paths import account_path
 
 
 class CourseSpawnerMixin(Configurable):

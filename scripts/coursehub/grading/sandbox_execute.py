@@ -4,7 +4,7 @@ nbgrader stays the trusted orchestrator: it merges the instructor's cells (hidde
 included) into the submission, then calls this preprocessor where it would call
 ``Execute``; we hand the merged notebook and the submission's other files to a sandbox
 backend, build the executed notebook from the trusted input plus the outputs the sandbox
-reported (:func:`run_notebook.assemble`), and give it back to nbgrader, which scores it and
+reported (:func:`assemble.assemble`), and give it back to nbgrader, which scores it and
 writes the gradebook. Student code never runs in the grader's process and never sees the
 course directory or the gradebook.
 
@@ -36,8 +36,14 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
-from . import admission, backends, broker, run_notebook
+from .. import gpus
+from ..datasets import datasets_root
+from ..settings import DEFAULT_CELL_TIMEOUT, load_settings
+from ..settings import STUDENT_IMAGE as DEFAULT_IMAGE
+from . import admission, backends, broker
+from .assemble import assemble as assemble_events
 from .backends import Limits, RunResult, SandboxUnavailable, make_backend
+from .payload.messages import error_output
 
 MODE_ENV = "COURSEHUB_GRADING_MODE"
 DIR_ENV = "COURSEHUB_GRADING_DIR"
@@ -45,8 +51,6 @@ DRIVER_ENV = "COURSEHUB_GRADING_DRIVER_PID"
 SANDBOX_ENV = "COURSEHUB_SANDBOX"
 IMAGE_ENV = "COURSEHUB_STUDENT_IMAGE"
 FAIL_FAST_ENV = "COURSEHUB_FAIL_FAST"
-DEFAULT_IMAGE = "coursehub/student:latest"
-DEFAULT_CELL_TIMEOUT = 300
 
 
 class SandboxInfraError(Exception):
@@ -66,13 +70,7 @@ def parse_size(text: str | int) -> int:
 @functools.lru_cache(maxsize=1)
 def deployment_sandbox() -> str:
     """docker in docker mode, bwrap in local mode (COURSEHUB_MODE, or the .env file)."""
-    try:
-        from coursehub.settings import load_settings
-
-        mode = load_settings().mode
-    except Exception:
-        mode = os.environ.get("COURSEHUB_MODE", "local")
-    return "docker" if mode == "docker" else "bwrap"
+    return "docker" if load_settings().mode == "docker" else "bwrap"
 
 
 def deployment_gpus(kind: str, settings=None, docker_info: dict | None = None) -> str:
@@ -82,15 +80,10 @@ def deployment_gpus(kind: str, settings=None, docker_info: dict | None = None) -
     """
     if kind != "docker":
         return ""
-    try:
-        from coursehub import gpus
-        from coursehub.settings import load_settings
-
-        settings = settings or load_settings()
-        policy = gpus.parse_policy(settings.get("COURSEHUB_GPUS", "auto"))
-        ids = gpus.parse_gpu_ids(settings.get("COURSEHUB_GPU_IDS", ""))
-    except Exception:
-        return ""  # no deployment settings (a bare nbgrader course): CPU, as configured
+    # A bad COURSEHUB_GPUS stops grading with its one-line error instead of silently
+    # grading on the CPU.
+    settings = settings or load_settings()
+    policy, ids = settings.gpus, settings.gpu_ids
     if policy == "auto":
         if docker_info is None:
             docker_info = _docker_info()
@@ -263,16 +256,9 @@ def resolve_datasets(value: str, kind: str) -> str:
     if value != "auto":
         return value
     if kind == "bwrap":
-        try:
-            from coursehub.datasets import datasets_root
-
-            root = datasets_root()
-        except Exception:
-            root = Path(os.environ.get("COURSEHUB_DATASETS") or "/srv/datasets")
+        root = datasets_root()
         return str(root) if Path(root).is_dir() else ""
-    volume = os.environ.get("COURSEHUB_DATASETS_VOLUME", "coursehub-datasets")
-    import subprocess
-
+    volume = load_settings().datasets_volume
     found = subprocess.run(["docker", "volume", "inspect", volume], capture_output=True)
     return volume if found.returncode == 0 else ""
 
@@ -330,13 +316,13 @@ def execute(nb: dict, files_dir, settings: dict, gpu_slot: str = "", on_retry=No
     """Run in the sandbox; retry once when the sandbox itself failed. Returns a record."""
     backend = make_backend_for(settings, gpu_slot)
     backend.check()
-    result = backend.run(nb, Path(files_dir) if files_dir else None)
+    result = backend.execute_notebook(nb, Path(files_dir) if files_dir else None)
     attempts = 1
     if result.infra_error:
         if on_retry:
             on_retry(result.infra_error)
         time.sleep(1)
-        result = backend.run(nb, Path(files_dir) if files_dir else None)
+        result = backend.execute_notebook(nb, Path(files_dir) if files_dir else None)
         attempts = 2
     close = getattr(backend, "close", None)
     if close:
@@ -351,7 +337,7 @@ def assemble(nb: dict, result: RunResult, settings: dict) -> tuple[dict, dict]:
         "limit": limits.describe_wall(),
         "memory": limits.describe_memory(),
     }
-    executed, summary = run_notebook.assemble(nb, result.events, context)
+    executed, summary = assemble_events(nb, result.events, context)
     annotate_limits(executed, limits)
     summary["wall_seconds"] = result.wall_seconds
     return executed, summary
@@ -377,7 +363,7 @@ def annotate_limits(nb: dict, limits: Limits) -> None:
             elif _PROCESS_ERRORS.search(text):
                 note = ("ProcessLimitExceeded", f"process limit of {limits.pids} exceeded")
             if note and not any(o.get("ename") == note[0] for o in cell["outputs"]):
-                cell["outputs"].append(run_notebook.error_output(*note))
+                cell["outputs"].append(error_output(*note))
 
 
 # -- the run directory shared with the driver --------------------------------------------

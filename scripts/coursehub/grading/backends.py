@@ -1,16 +1,17 @@
-"""Sandbox backends: run the executor (run_notebook.py) on one notebook, in isolation.
+"""Sandbox backends: run the executor (payload/) on one notebook, in isolation.
 
-Both backends get the same payload on stdin (a tar of ``job.json`` + ``files/``) and give
-back the executor's JSON-line events on stdout, so no host path is shared with the sandbox
-(the docker backend works the same when the grader itself runs in a container and talks
-to the host's engine). Each backend owns its limits:
+Both backends start the sandbox's Python on payload/bootstrap.py (``python -P -c``) and
+send the same stdin: one JSON line with the payload's sources, then a tar of ``job.json``
++ ``files/``. They give back the executor's JSON-line events on stdout, so no host path is
+shared with the sandbox (the docker backend works the same when the grader itself runs in
+a container and talks to the host's engine). Each backend owns its limits:
 
 * ``docker``: ``docker run -i --network none --read-only`` with a size-limited tmpfs /tmp,
   ``--memory`` (= ``--memory-swap``), ``--pids-limit``, ``--cpus``, all capabilities dropped,
   ``no-new-privileges``, an unprivileged uid, ``--gpus`` only when configured, the student
-  image; the executor source is passed with ``python -c`` so any student image works.
+  image; nothing of coursehub needs to be in the image but the checks (``autograders``).
 * ``bwrap``: bubblewrap with every namespace unshared (no network), read-only binds of
-  /usr, the grader's Python environment and the ``autograders`` package only, a
+  /usr, the grader's Python environment and the checks (``autograders``) only, a
   size-limited tmpfs /tmp, ``--die-with-parent``; memory (RLIMIT_DATA / RLIMIT_AS),
   processes (RLIMIT_NPROC, counted per sandbox thanks to the user namespace) and file size
   are limited by the executor before the kernel starts. Run as root, the sandbox first
@@ -22,6 +23,8 @@ The wall-clock limit is enforced here, outside the sandbox, by killing it.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 import json
 import os
 import re
@@ -36,14 +39,33 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import admission, run_notebook
+from ..settings import DEFAULT_CELL_TIMEOUT, STUDENT_IMAGE
+from . import admission
+from .payload import messages
 
 GiB = 1024**3
 MiB = 1024**2
 NOBODY = 65534
 MAX_EVENT_BYTES = 256 * MiB  # the executor caps outputs; this only guards the grader
-EXECUTOR_PATH = Path(run_notebook.__file__)
-AUTOGRADERS_DIR = EXECUTOR_PATH.parents[1]
+PAYLOAD_DIR = Path(messages.__file__).parent
+# The checks test cells import: the one coursehub folder a bwrap sandbox sees.
+CHECKS_DIR = Path(importlib.util.find_spec("autograders").origin).parent
+
+
+@functools.lru_cache(maxsize=1)
+def bootstrap_source() -> str:
+    return (PAYLOAD_DIR / "bootstrap.py").read_text()
+
+
+@functools.lru_cache(maxsize=1)
+def payload_sources() -> bytes:
+    """The executor's modules as one JSON line, read by bootstrap.py inside the sandbox."""
+    sources = {
+        f"coursehub_payload/{path.name}": path.read_text()
+        for path in sorted(PAYLOAD_DIR.glob("*.py"))
+        if path.name != "bootstrap.py"
+    }
+    return json.dumps(sources).encode("utf-8") + b"\n"
 
 
 class SandboxUnavailable(Exception):
@@ -54,7 +76,7 @@ class SandboxUnavailable(Exception):
 class Limits:
     """What one sandboxed execution may use. Sizes in bytes, times in seconds."""
 
-    cell_timeout: int = 300
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT
     wall_timeout: int = 1800
     memory: int = 2 * GiB
     pids: int = 256
@@ -72,7 +94,7 @@ class Limits:
     fail_fast: bool = False
 
     def describe_memory(self) -> str:
-        return run_notebook.human_bytes(self.memory)
+        return messages.human_bytes(self.memory)
 
     def describe_wall(self) -> str:
         return f"{self.wall_timeout} s"
@@ -259,7 +281,7 @@ class Backend:
         tail = result.stderr_tail.strip().splitlines()
         return tail[-1] if tail else f"exit status {result.returncode}"
 
-    def run(self, nb: dict, files_dir: Path | None) -> RunResult:
+    def execute_notebook(self, nb: dict, files_dir: Path | None) -> RunResult:
         """Execute one merged notebook; never raises for anything the notebook does."""
         limits = self.limits
         job = job_spec(nb, limits, self.name)
@@ -267,11 +289,11 @@ class Backend:
         result = RunResult(backend=self.name)
         started = time.monotonic()
         size = sum(entry.size for entry in iter_files(files_dir))
-        allowed = min(run_notebook.DEFAULTS["max_payload"], limits.tmp_size // 2)
+        allowed = min(messages.DEFAULTS["max_payload"], limits.tmp_size // 2)
         if size > allowed:
             result.refused = (
-                f"the submission's files ({run_notebook.human_bytes(size)}) exceed "
-                f"{run_notebook.human_bytes(allowed)}"
+                f"the submission's files ({messages.human_bytes(size)}) exceed "
+                f"{messages.human_bytes(allowed)}"
             )
             return result
         try:
@@ -290,6 +312,7 @@ class Backend:
 
         def feed():
             try:
+                proc.stdin.write(payload_sources())
                 write_payload(proc.stdin, job, files_dir)
             except (BrokenPipeError, OSError, ValueError):
                 pass  # the sandbox went away early; its events say why
@@ -484,7 +507,7 @@ class BwrapBackend(Backend):
             "/tmp",
             *binds,
             "--ro-bind",
-            str(AUTOGRADERS_DIR),
+            str(CHECKS_DIR),
             "/opt/coursehub/lib/autograders",
             "--dir",
             "/tmp/home",
@@ -494,9 +517,8 @@ class BwrapBackend(Backend):
             *env_args,
             python,
             "-P",
-            "-m",
-            "autograders.engine.run_notebook",
-            "--stdio",
+            "-c",
+            bootstrap_source(),
         ]
 
 
@@ -540,7 +562,6 @@ class DockerBackend(Backend):
 
     def command(self, name: str) -> list[str]:
         limits = self.limits
-        source = EXECUTOR_PATH.read_text()
         env = kernel_environment(limits.cpus)
         env.pop("PATH")  # the image's PATH finds its venv
         args = [
@@ -587,7 +608,7 @@ class DockerBackend(Backend):
             env["COURSEHUB_DATASETS"] = "/srv/datasets"
         for key, value in env.items():
             args += ["-e", f"{key}={value}"]
-        return [*args, "--entrypoint", "python", self.image, "-P", "-c", source, "--stdio"]
+        return [*args, "--entrypoint", "python", self.image, "-P", "-c", bootstrap_source()]
 
     def kill(self, proc, name):
         subprocess.run([self.docker, "kill", name], capture_output=True)
@@ -647,7 +668,7 @@ BACKENDS = ("docker", "bwrap")
 def make_backend(
     kind: str,
     limits: Limits,
-    image: str = "coursehub/student:latest",
+    image: str = STUDENT_IMAGE,
     gpu: str = "",
     datasets: str = "",
 ) -> Backend:

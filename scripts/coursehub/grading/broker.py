@@ -90,20 +90,18 @@ def _write_files(root: Path, files: list) -> None:
             out.write(base64.b64decode(data))
 
 
-def handle(message: dict, settings_for) -> dict:
-    """Run one request; ``settings_for(limits)`` gives root's sandbox settings."""
-    from .sandbox_execute import execute
-
+def handle(message: dict, run_sandbox) -> dict:
+    """Run one request through root's ``run_sandbox(nb, files_dir, limits)``."""
     limits = Limits(**message["limits"]).__dict__  # unknown keys refused
     with tempfile.TemporaryDirectory(prefix="coursehub-broker-") as tmp:
         _write_files(Path(tmp), message.get("files", []))
-        return {"record": execute(message["nb"], tmp, settings_for(limits))}
+        return {"record": run_sandbox(message["nb"], tmp, limits)}
 
 
 class _Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         try:
-            answer = handle(_receive(self.request), self.server.settings_for)
+            answer = handle(_receive(self.request), self.server.run_sandbox)
         except (BrokerError, ValueError, TypeError, KeyError, OSError) as exc:
             answer = {"error": str(exc) or type(exc).__name__}
         with contextlib.suppress(OSError):  # the formgrader went away: nothing to tell
@@ -113,11 +111,15 @@ class _Handler(socketserver.BaseRequestHandler):
 class Broker(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
 
-    def __init__(self, path: str, gid: int, settings_for):
-        """Listen on ``path``, which only root and group ``gid`` may open."""
+    def __init__(self, path: str, gid: int, run_sandbox):
+        """Listen on ``path``, which only root and group ``gid`` may open.
+
+        ``run_sandbox(nb, files_dir, limits)`` is root's: it picks the image, GPUs and
+        datasets and returns the sandbox's record.
+        """
         Path(path).parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         Path(path).unlink(missing_ok=True)
-        self.settings_for = settings_for
+        self.run_sandbox = run_sandbox
         super().__init__(path, _Handler)
         os.chown(path, 0, gid)
         os.chmod(path, 0o660)

@@ -1,0 +1,1 @@
+"""JupyterHub plugins the hub process loads: the authenticator and the spawners."""
