@@ -4,7 +4,7 @@ from coursehub.settings import Settings
 
 
 def configure(c, s: Settings) -> None:
-    c.JupyterHub.authenticator_class = "coursehub.authenticator.CoursehubAuthenticator"
+    c.JupyterHub.authenticator_class = "coursehub.hub.authenticator.CoursehubAuthenticator"
     c.Authenticator.admin_users = {s.admin_user}
     c.CoursehubAuthenticator.admin_password = s.admin_password
     # Approval (by an admin or the roster) is the gate; every approved user may log in.

@@ -8,8 +8,8 @@ from coursehub.settings import Settings
 def configure(c, s: Settings) -> None:
     c.JupyterHub.bind_url = f"http://{s.ip}:{s.port}"
     c.JupyterHub.hub_bind_url = s.hub_bind_url
-    if s.get("COURSEHUB_HUB_CONNECT_URL"):
-        c.JupyterHub.hub_connect_url = s.get("COURSEHUB_HUB_CONNECT_URL")
+    if s.hub_connect_url:
+        c.JupyterHub.hub_connect_url = s.hub_connect_url
     c.JupyterHub.db_url = hub_db_url(s)
     c.JupyterHub.cookie_secret_file = str(s.hub_dir / "jupyterhub_cookie_secret")
     # An older schema (a 5.x deployment's) is upgraded at start; JupyterHub copies a SQLite
@@ -22,4 +22,4 @@ def configure(c, s: Settings) -> None:
     c.JupyterHub.cleanup_proxy = True
     c.JupyterHub.cleanup_servers = True
     c.JupyterHub.default_url = "/hub/home"
-    c.JupyterHub.log_level = s.get("COURSEHUB_LOG_LEVEL", "INFO")
+    c.JupyterHub.log_level = s.log_level

@@ -1,4 +1,8 @@
-"""coursehub's JupyterHub configuration: read the settings, then let each concern set values."""
+"""coursehub's JupyterHub configuration: read the settings, then let each concern set values.
+
+Last, every ``*.py`` in jupyterhub_config.d/ (an admin's own additions, never committed) runs in
+sorted order with ``c`` and ``settings`` in scope, as in z2jh and TLJH.
+"""
 
 import sys
 from pathlib import Path
@@ -25,3 +29,10 @@ c.JupyterHub.services = []
 c.JupyterHub.load_roles = []
 for concern in (hub, auth, spawner, courses, services, culling, proxy_headers):
     concern.configure(c, settings)
+
+for path in sorted((Path(__file__).resolve().parent / "jupyterhub_config.d").glob("*.py")):
+    try:
+        code = compile(path.read_text(), str(path), "exec")
+        exec(code, {"__file__": str(path), "__name__": path.stem, "c": c, "settings": settings})
+    except Exception as exc:  # noqa: BLE001 - any mistake in an admin's file: one line, no traceback
+        sys.exit(f"coursehub: {path}: {type(exc).__name__}: {exc}")

@@ -5,7 +5,7 @@ from coursehub.settings import Settings
 
 def configure(c, s: Settings) -> None:
     # The proxy service exists in docker mode only; a local hub is plain HTTP on loopback.
-    if s.mode != "docker" or s.get("COURSEHUB_TLS", "off") not in ("acme", "own"):
+    if s.mode != "docker" or s.tls not in ("acme", "own"):
         return
     # The hub marks its cookies Secure when tornado's request.protocol is https, which tornado
     # takes from the *last* X-Forwarded-Proto entry; configurable-http-proxy appends its own

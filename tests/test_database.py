@@ -15,9 +15,8 @@ import pytest
 from coursehub import database
 from coursehub.course import Course
 from coursehub.errors import CoursehubError
+from coursehub.grading.parallel import copy_gradebook
 from coursehub.settings import load_settings
-
-from autograders.engine.parallel import copy_gradebook
 
 DOCKER = {"COURSEHUB_MODE": "docker", "COURSEHUB_NAME": "chx", "COURSEHUB_DATA_DIR": "/srv/x"}
 

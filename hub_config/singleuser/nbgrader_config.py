@@ -12,7 +12,7 @@ c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = JupyterHubAuthPlugin
 # Submissions are named after the hub user, whatever the account's name on this machine.
 c.CourseDirectory.student_id = os.environ.get("JUPYTERHUB_USER", "*")
-# Submissions readable by their student and the grader only (see coursehub/exchange.py).
-c.ExchangeFactory.submit = "coursehub.exchange.PrivateExchangeSubmit"
-# Feedback is fetched without following links (see coursehub/exchange.py).
-c.ExchangeFactory.fetch_feedback = "coursehub.exchange.PrivateExchangeFetchFeedback"
+# Submissions readable by their student and the grader only (see coursehub_student/exchange.py).
+c.ExchangeFactory.submit = "coursehub_student.exchange.PrivateExchangeSubmit"
+# Feedback is fetched without following links (see coursehub_student/exchange.py).
+c.ExchangeFactory.fetch_feedback = "coursehub_student.exchange.PrivateExchangeFetchFeedback"

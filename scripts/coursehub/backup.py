@@ -24,7 +24,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from autograders.engine.progress import Progress
+from coursehub.grading.progress import Progress
 
 from . import archive
 from .errors import CoursehubError
@@ -62,7 +62,7 @@ KINDS = ("sqlite", "postgres")
 
 def database_kind(settings: Settings) -> str:
     """The hub database's kind, or one line saying backup cannot handle it."""
-    kind = getattr(settings, "database", "") or settings.get("COURSEHUB_DATABASE") or "sqlite"
+    kind = settings.database
     if kind not in KINDS:
         raise CoursehubError(
             f"COURSEHUB_DATABASE={kind}: backup and restore handle {' and '.join(KINDS)} only"
@@ -74,7 +74,7 @@ def database_kind(settings: Settings) -> str:
 
 
 def deployment_name(settings: Settings) -> str:
-    return settings.get("COURSEHUB_NAME", "coursehub")
+    return settings.name
 
 
 def docker(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -107,7 +107,7 @@ def helper_image(settings: Settings) -> str:
     found = docker("inspect", "--format", "{{.Image}}", me) if me else None
     if found and found.returncode == 0 and found.stdout.strip():
         return found.stdout.strip()
-    return settings.get("COURSEHUB_HUB_IMAGE", "coursehub/hub:latest")
+    return settings.hub_image
 
 
 def helper(image: str, volume: str, *args: str, write: bool = False) -> list[str]:

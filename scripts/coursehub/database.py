@@ -14,7 +14,6 @@ SQLITE, POSTGRES = "sqlite", "postgres"
 DATABASES = (SQLITE, POSTGRES)
 PORT = 5432
 HUB_DATABASE = "jupyterhub"  # made by docker/postgres/entrypoint.sh
-WAIT = "COURSEHUB_DB_WAIT"  # seconds the hub waits for the db service at start
 
 
 def say(message: str) -> None:
@@ -60,10 +59,7 @@ def _first_line(exc: Exception) -> str:
 
 
 def wait_seconds(s: Settings) -> float:
-    try:
-        return float(s.get(WAIT, "120"))
-    except ValueError:
-        raise CoursehubError(f"{WAIT}={s.get(WAIT)!r}: expected a number of seconds") from None
+    return s.db_wait  # checked by load_settings: COURSEHUB_DB_WAIT='x' stops there
 
 
 def wait_until_ready(s: Settings, timeout: float) -> None:

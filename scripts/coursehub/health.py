@@ -143,7 +143,7 @@ def home_volume_sizes(s: Settings) -> dict[str, int]:
         text=True,
         timeout=120,
     )
-    prefix = f"{s.get('COURSEHUB_NAME', 'coursehub')}-home-"
+    prefix = f"{s.name}-home-"
     sizes = {}
     for volume in json.loads(out.stdout or "[]") if out.returncode == 0 else []:
         if volume["Name"].startswith(prefix):
@@ -195,12 +195,10 @@ def certificate_days_left(host: str, port: int, server_name: str) -> float:
 
 
 def check_tls(s: Settings) -> Check:
-    mode = s.get("COURSEHUB_TLS", "off")
-    if mode == "off":
+    if s.tls == "off":
         return Check("TLS certificate", "SKIP", "COURSEHUB_TLS=off: plain HTTP")
-    # Compose passes unset knobs as empty strings.
-    server_name = s.get("COURSEHUB_DOMAIN") or "localhost"
-    address = s.get("COURSEHUB_TLS_CHECK_ADDRESS") or f"{server_name}:443"
+    server_name = s.domain or "localhost"
+    address = s.tls_check_address
     host, _, port = address.rpartition(":")
     try:
         days = certificate_days_left(host, int(port), server_name)

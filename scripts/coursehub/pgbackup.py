@@ -49,7 +49,7 @@ class Postgres:
     """The compose deployment's db container, reached through ``docker exec``."""
 
     def __init__(self, settings: Settings):
-        self.container = f"{settings.get('COURSEHUB_NAME', 'coursehub')}-db"
+        self.container = f"{settings.name}-db"
         self.role = settings.db_user
 
     def exec(self, *cmd: str, stdin: bool = False) -> list[str]:

@@ -11,7 +11,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from autograders.engine.progress import Progress
+from coursehub.grading.progress import Progress
 
 from . import archive
 from .accounts import ensure_system_user
@@ -42,7 +42,7 @@ SECTIONS = ("hub", DATABASES, "courses", "exchange", "homes")
 def refuse_running_hub(settings: Settings) -> None:
     """A hub writing its database while it is replaced would corrupt it: one line and stop."""
     if settings.mode == "docker":
-        hub = f"{settings.get('COURSEHUB_NAME', 'coursehub')}-hub"
+        hub = f"{settings.name}-hub"
         state = docker("inspect", "--format", "{{.State.Running}}", hub)
         if state.returncode == 0 and state.stdout.strip() == "true":
             raise CoursehubError(

@@ -70,7 +70,7 @@ def home_usage(settings: Settings, name: str) -> str:
     if settings.mode == "local":
         home = settings.home_root / name
     else:
-        volume = f"{settings.get('COURSEHUB_NAME', 'coursehub')}-home-{name}"
+        volume = f"{settings.name}-home-{name}"
         home = Path("/var/lib/docker/volumes") / volume / "_data"
     try:
         return human(folder_size(home)) if home.is_dir() else "n/a"
@@ -82,7 +82,7 @@ def gpu_of(settings: Settings, name: str) -> str:
     """The GPU a student's server gets, where the deployment decides it per student."""
     if settings.mode == "local":
         return "-"  # local processes see the host's devices; nothing is assigned
-    policy = settings.get("COURSEHUB_GPUS", "auto").strip().lower() or "auto"
+    policy = settings.gpus
     if policy != "one-each":
         return policy
     try:
