@@ -36,10 +36,9 @@ os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.
 
 from coursehub import content  # noqa: E402
 from coursehub.course import Course  # noqa: E402
-
-from autograders.engine import sandbox_execute as sx  # noqa: E402
-from autograders.engine.backends import RunResult  # noqa: E402
-from autograders.engine.parallel import GradingRun, default_jobs  # noqa: E402
+from coursehub.grading import sandbox_execute as sx  # noqa: E402
+from coursehub.grading.backends import RunResult  # noqa: E402
+from coursehub.grading.parallel import GradingRun, default_jobs  # noqa: E402
 
 ASSIGNMENT = "01_tensors"
 SANDBOX_MARK = "# Autograding (CLI and formgrader) runs student code only"
@@ -96,8 +95,8 @@ def make_course(root: Path, sandboxed: bool, cell_timeout: int) -> Course:
 def release(course: Course) -> nbformat.NotebookNode:
     """Build and generate the assignment; return the released (student) notebook."""
     content.build(ASSIGNMENT, course.root)
-    course.nbgrader("db", "assignment", "add", ASSIGNMENT)
-    course.nbgrader("generate_assignment", ASSIGNMENT, "--force")
+    course.run_nbgrader("db", "assignment", "add", ASSIGNMENT)
+    course.run_nbgrader("generate_assignment", ASSIGNMENT, "--force")
     return nbformat.read(course.root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
 
 
@@ -112,7 +111,7 @@ def place(course: Course, notebooks: dict) -> None:
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, folder / item.name)
         nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
         (folder / "timestamp.txt").write_text("2026-11-22 09:00:00.000000 UTC")
-        course.nbgrader("db", "student", "add", student)
+        course.run_nbgrader("db", "student", "add", student)
 
 
 def parse_time(text: str) -> float:
@@ -160,7 +159,7 @@ def main(argv=None) -> int:
         print(f"plain nbgrader, serial, unsandboxed: grading {len(notebooks)}...", flush=True)
         load_plain = os.getloadavg()[0]
         t0 = time.monotonic()
-        proc = plain.nbgrader("autograde", ASSIGNMENT, "--force", check=False)
+        proc = plain.run_nbgrader("autograde", ASSIGNMENT, "--force", check=False)
         plain_total = time.monotonic() - t0
         load_plain = (load_plain, os.getloadavg()[0])
         if proc.returncode != 0:
@@ -187,7 +186,7 @@ def main(argv=None) -> int:
 
         sx.execute = spy
         try:
-            summary = run.run()
+            summary = run.grade()
         finally:
             sx.execute = original
         boxed_total = time.monotonic() - t0

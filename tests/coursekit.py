@@ -60,13 +60,13 @@ class CourseKit:
         """Build the source and generate the student version; return the solution notebook."""
         path = content.build(assignment_id, self.course.root)
         self._own(self.course.root / "source")
-        self.course.nbgrader("db", "assignment", "add", assignment_id)
-        self.course.nbgrader("generate_assignment", assignment_id, "--force")
+        self.course.run_nbgrader("db", "assignment", "add", assignment_id)
+        self.course.run_nbgrader("generate_assignment", assignment_id, "--force")
         return nbformat.read(path, as_version=4)
 
     def release(self, assignment_id: str) -> Path:
         """Release to the exchange (as the grader); return the course's inbound folder."""
-        self.course.nbgrader("release_assignment", assignment_id, "--force")
+        self.course.run_nbgrader("release_assignment", assignment_id, "--force")
         return self.course.exchange_root / self.course.course_id / "inbound"
 
     def deliver(
@@ -121,7 +121,7 @@ class CourseKit:
         args = ["autograde", assignment_id, "--force"]
         if student:
             args.append(f"--student={student}")
-        return self.course.nbgrader(*args, check=check, offline=offline)
+        return self.course.run_nbgrader(*args, check=check, offline=offline)
 
     def score(self, assignment_id: str, student: str) -> tuple[float, float]:
         return self.course.scores(assignment_id)[student]
@@ -235,7 +235,7 @@ def graded_class(root: Path, mutants: list[dict], stream=None) -> CourseKit:
     One fail-fast run: the reference fails nothing so runs in full; each mutant stops at
     its one failing task (the later test cells score 0 as "NotRun").
     """
-    from autograders.engine.parallel import GradingRun
+    from coursehub.grading.parallel import GradingRun
 
     by_name = {m["name"]: m for m in mutants}
     kit = CourseKit(root)
@@ -255,7 +255,7 @@ def graded_class(root: Path, mutants: list[dict], stream=None) -> CourseKit:
     run = GradingRun(
         kit.course, CLASS_ASSIGNMENT, jobs=2, sandbox="bwrap", stream=stream, fail_fast=True
     )
-    summary = run.run()
+    summary = run.grade()
     if summary.infra_failures or summary.nbgrader_failed:
         raise RuntimeError(f"grading the class failed: {summary.line()}")
     return kit

@@ -16,10 +16,9 @@ from coursehub import cli
 from coursehub.accounts import student_uid
 from coursehub.course import last_error_line
 from coursehub.errors import CoursehubError
+from coursehub.progress import Progress
 from coursehub.settings import Settings
 from coursekit import CourseKit, cli_data_dir, shared_temp_dir
-
-from autograders.engine.progress import Progress
 
 pytestmark = [
     pytest.mark.slow,  # a real class: build, release, collect, sandboxed autograde, feedback
@@ -140,13 +139,13 @@ def test_streamed_nbgrader_run_returns_and_fails_as_a_plain_run_does(runs):
     course = runs["kit"].course
     args = ("generate_feedback", "99_nope")  # fails: nothing autograded under that name
     heard = []
-    streamed = course.nbgrader(*args, check=False, on_line=heard.append)
-    plain = course.nbgrader(*args, check=False)
+    streamed = course.run_nbgrader(*args, check=False, on_line=heard.append)
+    plain = course.run_nbgrader(*args, check=False)
     assert streamed.returncode == plain.returncode != 0
     assert (streamed.stdout, streamed.stderr) == (plain.stdout, plain.stderr)
     assert heard == streamed.stderr.splitlines() and heard, streamed.stderr
     with pytest.raises(CoursehubError) as raised:
-        course.nbgrader(*args, on_line=heard.append)
+        course.run_nbgrader(*args, on_line=heard.append)
     assert (
         str(raised.value) == f"nbgrader generate_feedback failed: {last_error_line(plain.stderr)}"
     )

@@ -72,7 +72,7 @@ def test_moodle_layout_by_email_and_by_username(graded, tmp_path):
 def gradebook_only_course(tmp_path, students: dict[str, str], assignments=("a1",)) -> CourseKit:
     """A course whose gradebook has these students (id -> email) and assignments, ungraded."""
     kit = CourseKit(tmp_path)
-    kit.course.nbgrader("db", "student", "add", next(iter(students)))  # makes the gradebook
+    kit.course.run_nbgrader("db", "student", "add", next(iter(students)))  # makes the gradebook
     with Gradebook(f"sqlite:///{kit.course.gradebook}") as gb:
         for assignment in assignments:
             gb.update_or_create_assignment(assignment)

@@ -24,7 +24,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from coursehub.grading.progress import Progress
+from coursehub.progress import Progress
 
 from . import archive
 from .errors import CoursehubError

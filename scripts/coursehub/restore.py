@@ -11,7 +11,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from coursehub.grading.progress import Progress
+from coursehub.progress import Progress
 
 from . import archive
 from .accounts import ensure_system_user

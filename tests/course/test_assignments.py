@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 from coursehub import content
+from coursehub.grading.parallel import GradingRun
 from coursekit import CourseKit, cell_scores, task_groups, with_cell_sources
-
-from autograders.engine.parallel import GradingRun
 
 MUTANTS_DIR = Path(__file__).parent / "mutants"
 ASSIGNMENTS = content.list_assignments()
@@ -65,7 +64,7 @@ def grade_assignment(root: Path, assignment_id: str) -> dict:
         sources = {m["cell"]: m["source"] for m in planted}
         kit.submit(f"round-{r:02d}", assignment_id, with_cell_sources(solution, sources))
     log = io.StringIO()
-    summary = GradingRun(kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=log).run()
+    summary = GradingRun(kit.course, assignment_id, jobs=2, sandbox="bwrap", stream=log).grade()
     assert not summary.infra_failures and not summary.nbgrader_failed, log.getvalue()
     # a round whose kernel died or timed out did not run its later tasks: no verdict on them
     unfinished = [f"{o.student}: {o.status}" for o in summary.outcomes if o.status != "ok"]

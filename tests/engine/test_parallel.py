@@ -6,11 +6,11 @@ from __future__ import annotations
 import io
 
 import pytest
+from coursehub.grading import backends, parallel
+from coursehub.grading import sandbox_execute as sx
+from coursehub.grading.backends import Limits, RunResult, make_backend
 from enginekit import leftover_sandboxes
-
-from autograders.engine import backends, parallel
-from autograders.engine import sandbox_execute as sx
-from autograders.engine.backends import Limits, RunResult, make_backend
+from nbfactory import code_cell, notebook, test_cell
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ class FakeBackend:
     def check(self):
         pass
 
-    def run(self, nb, files_dir):
+    def execute_notebook(self, nb, files_dir):
         n = self.calls[self.student] = self.calls.get(self.student, 0) + 1
         if self.student in self.broken or (self.student in self.flaky and n == 1):
             return RunResult(infra_error="docker: Error response from daemon: boom", backend="x")
@@ -51,16 +51,20 @@ def fake_sandboxes(monkeypatch):
     def execute(nb, files_dir, settings, gpu_slot="", on_retry=None):
         student = files_dir.rstrip("/").split("/")[-2]
         backend = FakeBackend(student)
-        result = backend.run(nb, files_dir)
+        result = backend.execute_notebook(nb, files_dir)
         attempts = 1
         if result.infra_error:
             on_retry and on_retry(result.infra_error)
-            result, attempts = backend.run(nb, files_dir), 2
+            result, attempts = backend.execute_notebook(nb, files_dir), 2
         return {"result": result.to_json(), "attempts": attempts}
 
     monkeypatch.setattr(sx, "execute", execute)
     monkeypatch.setattr(backends.BwrapBackend, "check", lambda self: None)
     return FakeBackend
+
+
+def grade(kit, out) -> parallel.Summary:
+    return parallel.GradingRun(kit.course, ASSIGNMENT, jobs=2, sandbox="bwrap", stream=out).grade()
 
 
 def test_infra_failures_are_retried_once_and_reruns_grade_only_what_is_missing(
@@ -79,7 +83,7 @@ def test_infra_failures_are_retried_once_and_reruns_grade_only_what_is_missing(
     fake_sandboxes.flaky = {"ben"}
     fake_sandboxes.broken = {"cat"}
     out = io.StringIO()
-    summary = parallel.GradingRun(kit.course, ASSIGNMENT, jobs=2, sandbox="bwrap", stream=out).run()
+    summary = grade(kit, out)
     by = {o.student: o for o in summary.outcomes}
     assert by["ann"].status == "ok" and by["ann"].attempts == 1
     assert by["ben"].status == "ok" and by["ben"].attempts == 2, "one retry after a daemon error"
@@ -95,58 +99,32 @@ def test_infra_failures_are_retried_once_and_reruns_grade_only_what_is_missing(
     # the daemon is back: running again grades cat only and touches nobody else
     fake_sandboxes.broken = set()
     calls_before = dict(fake_sandboxes.calls)
-    summary = parallel.GradingRun(kit.course, ASSIGNMENT, jobs=2, sandbox="bwrap", stream=out).run()
+    summary = grade(kit, out)
     assert [o.student for o in summary.outcomes] == ["cat"]
     assert fake_sandboxes.calls["ann"] == calls_before["ann"]
     assert kit.course.scores(ASSIGNMENT)["cat"] == (17.0, 17.0)
 
     # and once more: nothing left to do, nothing executed
-    summary = parallel.GradingRun(kit.course, ASSIGNMENT, jobs=2, sandbox="bwrap", stream=out).run()
+    summary = grade(kit, out)
     assert summary.outcomes == []
     assert not list((kit.course.root / ".coursehub-autograde").glob("*"))
 
 
 @pytest.mark.parametrize("backend", ["bwrap", pytest.param("docker", marks=pytest.mark.docker)])
 def test_wall_clock_kills_the_sandbox_and_leaves_nothing(backend, monkeypatch):
+    from coursehub.grading.backends import OWNER_ENV
     from enginekit import STUDENT_IMAGE, require_bwrap, require_docker
-
-    from autograders.engine.backends import OWNER_ENV
 
     owner = f"wall-clock-{backend}-{id(monkeypatch)}"
     monkeypatch.setenv(OWNER_ENV, owner)
     require_docker() if backend == "docker" else require_bwrap()
-    nb = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-        "cells": [
-            {
-                "cell_type": "code",
-                "source": "import time\ntime.sleep(3600)",
-                "metadata": {},
-                "outputs": [],
-                "execution_count": None,
-            },
-            {
-                "cell_type": "code",
-                "source": "pass",
-                "outputs": [],
-                "execution_count": None,
-                "metadata": {
-                    "nbgrader": {
-                        "grade": True,
-                        "grade_id": "t",
-                        "locked": True,
-                        "solution": False,
-                        "points": 1,
-                    }
-                },
-            },
-        ],
-    }
+    nb = notebook(
+        code_cell("import time\ntime.sleep(3600)"),
+        test_cell("pass", "t", points=1),
+    )
     limits = Limits(cell_timeout=0, wall_timeout=20, probe=False)
     sandbox = make_backend(backend, limits, image=STUDENT_IMAGE)
-    result = sandbox.run(nb, None)
+    result = sandbox.execute_notebook(nb, None)
     if backend == "docker":
         sandbox.close()
     assert not result.infra_error, result.infra_error + result.stderr_tail
@@ -161,30 +139,18 @@ def test_wall_clock_kills_the_sandbox_and_leaves_nothing(backend, monkeypatch):
     assert leftover_sandboxes(owner) == []
 
 
-def _cell(source: str, grade_id: str | None = None) -> dict:
-    meta = {}
-    if grade_id:
-        meta = {"nbgrader": {"grade": True, "grade_id": grade_id, "locked": True, "points": 1}}
-    return {"cell_type": "code", "source": source, "metadata": meta, "outputs": []}
-
-
 @pytest.mark.parametrize("fail_fast", [False, True], ids=["full", "fail-fast"])
 def test_fail_fast_stops_at_the_first_failed_test_and_scores_the_rest_zero(fail_fast):
     from enginekit import require_bwrap
 
     require_bwrap()
-    nb = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-        "cells": [
-            _cell("assert 1 + 1 == 3", "t1"),
-            _cell("print('later work ran')"),
-            _cell("assert True", "t2"),
-        ],
-    }
+    nb = notebook(
+        test_cell("assert 1 + 1 == 3", "t1"),
+        code_cell("print('later work ran')"),
+        test_cell("assert True", "t2"),
+    )
     limits = Limits(cell_timeout=60, wall_timeout=120, probe=False, fail_fast=fail_fast)
-    result = make_backend("bwrap", limits).run(nb, None)
+    result = make_backend("bwrap", limits).execute_notebook(nb, None)
     assert not result.infra_error, result.infra_error + result.stderr_tail
     executed, summary = sx.assemble(nb, result, {"limits": limits.__dict__})
     cells = executed["cells"]
