@@ -265,7 +265,7 @@ def test_students_remove_refuses_an_invalid_name(run_main):
 
 
 def test_progress_is_plain_lines_when_not_a_terminal():
-    from autograders.engine.progress import Progress
+    from coursehub.progress import Progress
 
     out = io.StringIO()
     with Progress(out, expected=2) as progress:

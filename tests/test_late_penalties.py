@@ -35,7 +35,7 @@ def run(monkeypatch, settings, kit, command, **kwargs):
     """One `coursehub` subcommand against the kit's course; (exit code, stdout, stderr)."""
     args = argparse.Namespace(course=None, **kwargs)
     out, err = io.StringIO(), io.StringIO()
-    monkeypatch.setattr(cli, "pick_course", lambda settings, course_id: kit.course)
+    monkeypatch.setattr(cli.common, "pick_course", lambda settings, course_id: kit.course)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = command(settings, args)

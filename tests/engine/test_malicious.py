@@ -25,6 +25,7 @@ from attacks import ASSIGNMENT, ATTACKS, FIRST_TASK, FULL, HONEST, Context, cell
 from coursehub import cli
 from coursehub.accounts import student_uid
 from coursehub.errors import CoursehubError
+from coursehub.grading.backends import OWNER_ENV
 from coursehub.settings import load_settings
 from coursekit import with_cell_source
 from enginekit import (
@@ -44,8 +45,6 @@ from file_attacks import (
     probing_notebook,
 )
 from nbgrader.api import Gradebook
-
-from autograders.engine.backends import OWNER_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -100,8 +99,8 @@ def run_cli(command, settings, course, **kwargs):
     """One `coursehub` subcommand against the kit's course; (exit code, stdout, stderr)."""
     args = argparse.Namespace(course=None, assignment=ASSIGNMENT, **kwargs)
     out, err = io.StringIO(), io.StringIO()
-    original = cli.pick_course
-    cli.pick_course = lambda settings, course_id: course
+    original = cli.common.pick_course
+    cli.common.pick_course = lambda settings, course_id: course
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = command(settings, args)
@@ -109,7 +108,7 @@ def run_cli(command, settings, course, **kwargs):
         code = 1
         err.write(f"coursehub: error: {exc}\n")
     finally:
-        cli.pick_course = original
+        cli.common.pick_course = original
     return code, out.getvalue(), err.getvalue()
 
 
