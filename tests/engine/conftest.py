@@ -8,12 +8,6 @@ from pathlib import Path
 
 import pytest
 
-# tests/autograders would shadow the real package as a namespace package (see its conftest).
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-if "autograders" in sys.modules and getattr(sys.modules["autograders"], "__file__", None) is None:
-    del sys.modules["autograders"]
 # nbgrader shells out to `alembic` from the environment's bin folder.
 _BIN = str(Path(sys.executable).parent)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):

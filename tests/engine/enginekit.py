@@ -40,7 +40,7 @@ def require_docker() -> None:
 
 
 def require_bwrap() -> None:
-    from autograders.engine.backends import BwrapBackend, Limits, SandboxUnavailable
+    from coursehub.grading.backends import BwrapBackend, Limits, SandboxUnavailable
 
     try:
         BwrapBackend(Limits()).check()

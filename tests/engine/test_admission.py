@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-
-from autograders.engine import admission
-from autograders.engine.admission import Limits, admit_copy, refuse_in_place
-from autograders.engine.backends import iter_files, write_payload
+from coursehub.grading import admission
+from coursehub.grading.admission import Limits, admit_copy, refuse_in_place
+from coursehub.grading.backends import iter_files, write_payload
 
 
 def reasons(report) -> dict[str, str]:
@@ -85,7 +84,7 @@ def test_hostile_names_are_refused_and_shown_escaped(src, tmp_path, name, why):
     assert refusal.line().isprintable()
 
 
-def test_size_and_count_limits(src, tmp_path):
+def test_files_past_the_size_and_count_limits_are_refused_top_level_first(src, tmp_path):
     with open(src / "sparse.bin", "wb") as f:
         f.truncate(2 << 30)  # 2 GiB, no blocks: refused by its size, never read
     many = src / "many"

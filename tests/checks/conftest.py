@@ -1,23 +1,12 @@
-"""Fixtures for the autograders tests: failure capture and notebook-cell simulation."""
+"""Fixtures for the tests of the checks (autograders): failures and notebook-cell simulation."""
 
 from __future__ import annotations
 
 import itertools
 import linecache
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-
-# Under plain `pytest`, tests/ is on sys.path (for the rootdir conftest) and this folder,
-# tests/autograders/, would be imported as a namespace package shadowing the real one.
-# A regular package anywhere on sys.path wins over namespace portions, so add the repo root.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-if "autograders" in sys.modules and getattr(sys.modules["autograders"], "__file__", None) is None:
-    del sys.modules["autograders"]  # a namespace package imported before this conftest ran
 
 _cell_numbers = itertools.count(1)
 
