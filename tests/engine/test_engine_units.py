@@ -280,6 +280,18 @@ def test_grading_gpus_follow_the_deployment_policy(env, docker_info, expected, t
     assert sandbox_execute.deployment_gpus("bwrap", settings, docker_info=docker_info) == ""
 
 
+def test_a_bad_gpu_policy_stops_grading_with_one_line_instead_of_using_the_cpu(
+    tmp_path, monkeypatch
+):
+    from coursehub.errors import CoursehubError
+
+    monkeypatch.setenv("COURSEHUB_ENV_FILE", str(tmp_path / "absent.env"))
+    monkeypatch.setenv("COURSEHUB_MODE", "docker")
+    monkeypatch.setenv("COURSEHUB_GPUS", "bogus")
+    with pytest.raises(CoursehubError, match="COURSEHUB_GPUS='bogus'"):
+        sandbox_execute.deployment_gpus("docker", docker_info={})
+
+
 def test_a_single_sandbox_with_several_gpus_gets_one_device():
     settings = {"sandbox": "docker", "limits": Limits().__dict__, "image": "i", "gpus": "2,3"}
     assert sandbox_execute.make_backend_for(settings).gpu == "2"
