@@ -253,6 +253,14 @@ def test_infra_failures_are_told_apart_from_the_students():
     assert big.refused == "too big" and not big.infra_error
 
 
+@pytest.mark.parametrize("backend", ["bwrap", "docker"])
+def test_the_checks_count_as_trusted_code_in_either_sandbox(backend):
+    # Both sandboxes find autograders under /opt/coursehub/lib (bwrap binds it there, the
+    # student image copies it there), outside the interpreter's prefix.
+    job = backends.job_spec(NB, Limits(), backend)
+    assert job["trusted_roots"] == ["/opt/coursehub/lib/"]
+
+
 def test_oversized_submission_is_refused_without_starting_a_sandbox(tmp_path, monkeypatch):
     (tmp_path / "weights.bin").write_bytes(b"\0" * 4096)
     monkeypatch.setattr(BwrapBackend, "command", lambda self, name: ["false-not-started"])

@@ -50,6 +50,9 @@ MAX_EVENT_BYTES = 256 * MiB  # the executor caps outputs; this only guards the g
 PAYLOAD_DIR = Path(messages.__file__).parent
 # The checks test cells import: the one coursehub folder a bwrap sandbox sees.
 CHECKS_DIR = Path(importlib.util.find_spec("autograders").origin).parent
+# Where every sandbox finds them: bwrap binds CHECKS_DIR here, the student image copies
+# them here (docker/student/Dockerfile); the probe counts code from here as trusted.
+SANDBOX_LIB = "/opt/coursehub/lib"
 
 
 @functools.lru_cache(maxsize=1)
@@ -169,12 +172,12 @@ def job_spec(nb: dict, limits: Limits, backend: str) -> dict:
         "kernel_env": {"NBGRADER_EXECUTION": "autograde"},
         "sandboxed": True,  # own pid namespace: the executor may reap stray processes
         "wall_timeout": limits.wall_timeout,  # the executor's own backstop (grader killed)
+        "trusted_roots": [SANDBOX_LIB + "/"],
     }
     if backend == "bwrap":
         job["nproc"] = limits.pids
         job["rlimit_data"] = limits.memory
         job["rlimit_as"] = limits.memory + limits.address_space_headroom
-        job["trusted_roots"] = ["/opt/coursehub/lib/"]
     return job
 
 
@@ -470,7 +473,7 @@ class BwrapBackend(Backend):
             for dev in sorted(Path("/dev").glob("nvidia*")):
                 binds += ["--dev-bind-try", str(dev), str(dev)]
         env = kernel_environment(limits.cpus)
-        env["PYTHONPATH"] = "/opt/coursehub/lib"
+        env["PYTHONPATH"] = SANDBOX_LIB
         if self.datasets:
             env["COURSEHUB_DATASETS"] = "/srv/datasets"
         if self.gpu and self.gpu != "all":
@@ -508,7 +511,7 @@ class BwrapBackend(Backend):
             *binds,
             "--ro-bind",
             str(CHECKS_DIR),
-            "/opt/coursehub/lib/autograders",
+            f"{SANDBOX_LIB}/autograders",
             "--dir",
             "/tmp/home",
             "--chdir",

@@ -65,7 +65,7 @@ def _coursehub_probe(mode, categories, imports, trusted_roots, cell_dir, insert_
                 add("sys.modules", "sys.modules[" + n + "]", sys.modules[n])
         for n in names:
             m = sys.modules.get(n)
-            if m is not None and n.startswith("autograders") and ".engine" not in n:
+            if m is not None and n.startswith("autograders"):
                 add_ns("autograders", n + ".", vars(m))
                 for k, v in list(vars(m).items()):
                     if isinstance(v, type) and v.__module__.startswith("autograders"):
